@@ -1,0 +1,1 @@
+"""Spreadsheet applications that recalculate the generated workbooks."""

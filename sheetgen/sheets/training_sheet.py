@@ -1,0 +1,265 @@
+"""A training sheet: knobs on top, one row per SGD step below, the epoch summary and charts beside.
+
+The rows are written by the same training code as the simulator (training.py): each cell gets
+its formula and, as cached result, the simulator's value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from ..expr import Term, reference, stored_number
+from ..models import MODELS
+from ..optimizers import OPTIMIZERS
+from ..simulator import Run
+from ..training import EPOCHS, FIT, STEPS, run_training
+from . import charts
+from .data_sheet import point_cell
+from .styles import COLUMN_WIDTH
+
+HYPERPARAMETER_ROW = 3  # names; values on the next row, meanings on the one after
+START_ROW = 7  # names of the starting values; values on the next row
+MATHS_ROW = 10
+HEADER_ROW = 16  # column headers of the tables; data from the next row on
+MATHS_COLUMN_RIGHT = 9
+ERROR_VALUE = "#NUM!"
+
+KNOB_MEANINGS = {
+    "lr": "learning rate",
+    "h": "finite-difference step",
+    "beta": "decay of the average",
+    "beta1": "decay of m",
+    "beta2": "decay of v",
+    "eps": "added to √v",
+}
+HEADERS = {
+    "z": "z",
+    "relu": "relu",
+    "err": "err",
+    "sq_err": "err²",
+    "sqrt_sse": "√SSE (lesson's rmse)",
+    "rmse": "RMSE",
+    "sum_sqrt_v": "Σ√v",
+}
+
+
+def header(table: str, key: str) -> str:
+    """Return the column header of `key`: the maths' name, such as de/da or est de/da."""
+    if table == FIT:
+        return "x" if key == "x" else "pred after last epoch"
+    if key in HEADERS:
+        return HEADERS[key]
+    kind, _, weight = key.partition("_")
+    if key.startswith("sq_err_"):
+        return f"err² ({key.split('_')[2]}+h)"
+    if kind == "grad":
+        return f"de/d{weight}"
+    if kind == "fd":
+        return f"est de/d{key.rsplit('_', 1)[1]}"
+    if kind in ("m", "v"):
+        return f"{kind} ({weight})"
+    if kind == "new":
+        return f"new {weight}"
+    if kind == "end":
+        return f"{weight} (end)"
+    return key
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each table of a training sheet starts, by column."""
+
+    columns: dict[str, dict[str, int]]
+
+    @classmethod
+    def of(cls, run: Run) -> Layout:
+        """Place the tables side by side, one empty column apart, in the run's column order."""
+        columns: dict[str, dict[str, int]] = {}
+        first = 0
+        for table in (STEPS, EPOCHS, FIT):
+            keys = run.tables[table]
+            columns[table] = {key: first + offset for offset, key in enumerate(keys)}
+            first += len(keys) + 1
+        return cls(columns)
+
+    def cell(self, table: str, row: int, key: str) -> tuple[int, int]:
+        """Return the 0-based (row, column) of row `row` (1-based) of `table`'s column `key`."""
+        return HEADER_ROW + row, self.columns[table][key]
+
+    def first_free_column(self) -> int:
+        """Return the first column right of the last table, leaving one empty column."""
+        return max(self.columns[FIT].values()) + 2
+
+
+def cell_values(run: Run) -> dict[str, float]:
+    """Return the simulator's value of every table cell of the run's sheet, by A1 reference."""
+    layout = Layout.of(run)
+    values = {}
+    for table, columns in layout.columns.items():
+        for key, column in columns.items():
+            for row, value in enumerate(run.column(table, key)[:, 0], start=1):
+                values[xl_rowcol_to_cell(HEADER_ROW + row, column)] = float(value)
+    return values
+
+
+def write_training_sheet(workbook: Workbook, formats: dict[str, Format], run: Run) -> None:
+    """Add the training sheet of `run`: knobs, explanations, steps, epoch summary and charts."""
+    spec = run.sheet
+    sheet = workbook.add_worksheet(spec.name)
+    layout = Layout.of(run)
+    model, optimizer = MODELS[spec.model], OPTIMIZERS[spec.optimizer]
+
+    sheet.write(
+        0, 0, f"{spec.name}: {model.name} model {model.equation}, "
+        f"optimizer {optimizer.name} ({spec.flavor} flavor)", formats["title"]
+    )
+    sheet.write(
+        1, 0, f"One row per step on one data point; {spec.epochs} epochs of {len(run.data)} "
+        "points. Edit a yellow knob and the whole run and its charts recompute.", formats["note"]
+    )
+    summary_column = min(layout.columns[EPOCHS].values())
+    sheet.write_url(
+        1, MATHS_COLUMN_RIGHT + 6, f"internal:{_quote(spec.name)}!"
+        f"{xl_rowcol_to_cell(HEADER_ROW, summary_column)}", formats["link"],
+        string="→ epoch summary and charts",
+    )
+
+    _write_knobs(workbook, sheet, formats, spec)
+    _write_maths(sheet, formats, spec)
+    _write_headers(sheet, formats, layout)
+    run_training(spec, run.data, _SheetGrid(sheet, formats, layout, run))
+    _insert_charts(workbook, sheet, layout, run)
+
+    sheet.set_column(0, layout.first_free_column(), COLUMN_WIDTH)
+    sheet.set_row(HEADER_ROW, 32)
+    sheet.freeze_panes(HEADER_ROW + 1, 0)
+
+
+def _write_knobs(
+    workbook: Workbook, sheet: Worksheet, formats: dict[str, Format], spec
+) -> None:
+    hyperparameters = [name for name in spec.knobs if not name.startswith("init_")]
+    starts = [name for name in spec.knobs if name.startswith("init_")]
+    sheet.write(HYPERPARAMETER_ROW + 1, 0, "knobs", formats["caption"])
+    sheet.write(START_ROW + 1, 0, "start from", formats["caption"])
+
+    for row, names in ((HYPERPARAMETER_ROW, hyperparameters), (START_ROW, starts)):
+        for offset, name in enumerate(names):
+            column = 1 + offset
+            sheet.write(row, column, name, formats["knob_name"])
+            sheet.write_number(row + 1, column, spec.knobs[name], formats["input"])
+            if name in KNOB_MEANINGS:
+                sheet.write(row + 2, column, KNOB_MEANINGS[name], formats["knob_note"])
+            cell = xl_rowcol_to_cell(row + 1, column, row_abs=True, col_abs=True)
+            workbook.define_name(f"{_quote(spec.name)}!{name}", f"={_quote(spec.name)}!{cell}")
+    sheet.set_row(HYPERPARAMETER_ROW + 2, 24)
+    sheet.write(
+        START_ROW + 2, 1, "init_w: weight w at step 1;  init_m_w, init_v_w: the optimizer's "
+        "state for w before step 1.", formats["note"]
+    )
+
+
+def _write_maths(sheet: Worksheet, formats: dict[str, Format], spec) -> None:
+    model, optimizer = MODELS[spec.model], OPTIMIZERS[spec.optimizer]
+    sheet.write(MATHS_ROW, 0, f"Model {model.equation}: each row computes", formats["caption"])
+    for offset, line in enumerate(model.derivation, start=1):
+        sheet.write(MATHS_ROW + offset, 0, line)
+
+    sheet.write(MATHS_ROW, MATHS_COLUMN_RIGHT, f"Optimizer {optimizer.name}, for each weight w",
+                formats["caption"])
+    lines = (
+        *optimizer.rules(spec.flavor),
+        "est de/dw = (err² with w + h − err²) / h: the finite-difference check of de/dw",
+    )
+    for offset, line in enumerate(lines, start=1):
+        sheet.write(MATHS_ROW + offset, MATHS_COLUMN_RIGHT, line)
+
+
+def _write_headers(sheet: Worksheet, formats: dict[str, Format], layout: Layout) -> None:
+    for table, columns in layout.columns.items():
+        for key, column in columns.items():
+            sheet.write(HEADER_ROW, column, header(table, key), formats["header"])
+    first_summary = min(layout.columns[EPOCHS].values())
+    first_fit = min(layout.columns[FIT].values())
+    sheet.write(HEADER_ROW - 1, first_summary, "Epoch summary", formats["caption"])
+    sheet.write(HEADER_ROW - 1, first_fit, "Model after training", formats["caption"])
+
+
+def _insert_charts(workbook: Workbook, sheet: Worksheet, layout: Layout, run: Run) -> None:
+    name = run.sheet.name
+    epochs, steps = run.sheet.epochs, run.sheet.epochs * len(run.data)
+    column = layout.first_free_column()
+
+    def span(table: str, key: str, rows: int) -> list:
+        first_row, col = layout.cell(table, 1, key)
+        return [name, first_row, col, first_row + rows - 1, col]
+
+    error_chart = charts.scatter(workbook, "Error by epoch", "epoch", "√SSE (log scale)")
+    charts.add_line(
+        error_chart, "√SSE", span(EPOCHS, "epoch", epochs), span(EPOCHS, "sqrt_sse", epochs),
+        markers=True,
+    )
+    error_chart.set_y_axis({"name": "√SSE (log scale)", "log_base": 10})
+    error_chart.set_legend({"none": True})
+    sheet.insert_chart(HEADER_ROW, column, error_chart, charts.CHART_SIZE)
+
+    weight_chart = charts.scatter(workbook, "Weights by step", "step", "weight")
+    for weight in run.weights:
+        charts.add_line(
+            weight_chart, weight, span(STEPS, "step", steps), span(STEPS, weight, steps)
+        )
+    sheet.insert_chart(HEADER_ROW + 18, column, weight_chart, charts.CHART_SIZE)
+
+    fit_chart = charts.scatter(workbook, "Data and the model after the last epoch", "x", "y")
+    first, last = point_cell(0, "x"), point_cell(len(run.data) - 1, "x")
+    data_rows = [int(first.rsplit("$", 1)[1]) - 1, int(last.rsplit("$", 1)[1]) - 1]
+    charts.add_points(
+        fit_chart, "data", ["data", data_rows[0], 0, data_rows[1], 0],
+        ["data", data_rows[0], 1, data_rows[1], 1],
+    )
+    fit_rows = len(run.tables[FIT]["x"])
+    charts.add_line(fit_chart, "prediction", span(FIT, "x", fit_rows), span(FIT, "pred", fit_rows))
+    sheet.insert_chart(HEADER_ROW + 36, column, fit_chart, charts.CHART_SIZE)
+
+
+class _SheetGrid:
+    """A grid that writes each cell as a formula cached with the simulator's value."""
+
+    def __init__(self, sheet: Worksheet, formats: dict[str, Format], layout: Layout, run: Run):
+        self.sheet = sheet
+        self.formats = formats
+        self.layout = layout
+        self.run = run
+
+    def knob(self, name: str) -> Term:
+        return reference(name, [stored_number(self.run.sheet.knobs[name])])
+
+    def point(self, index: int) -> tuple[Term, Term]:
+        x, y = float(self.run.data.x[index]), float(self.run.data.y[index])
+        return reference(point_cell(index, "x"), [x]), reference(point_cell(index, "y"), [y])
+
+    def cell(self, table: str, row: int, key: str, term: Term) -> Term:
+        sheet_row, column = self.layout.cell(table, row, key)
+        value = float(self.run.column(table, key)[row - 1, 0])
+        if term.constant:
+            self.sheet.write_number(sheet_row, column, value)
+        else:
+            cached = value if math.isfinite(value) else ERROR_VALUE
+            self.sheet.write_formula(sheet_row, column, f"={term.text}", None, cached)
+        return reference(xl_rowcol_to_cell(sheet_row, column), [value])
+
+    def span(self, table: str, key: str, first: int, last: int) -> str:
+        first_row, column = self.layout.cell(table, first, key)
+        last_row = first_row + last - first
+        letter = xl_col_to_name(column)
+        return f"{letter}{first_row + 1}:{letter}{last_row + 1}"
+
+
+def _quote(sheet_name: str) -> str:
+    return f"'{sheet_name}'"
