@@ -63,4 +63,6 @@ def write_about_sheet(
             row, 1, f"{model.name} model {model.equation}, optimizer {spec.optimizer} "
             f"({spec.flavor} flavor), lr = {spec.knobs['lr']:g}, {spec.epochs} epochs."
         )
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
     sheet.activate()

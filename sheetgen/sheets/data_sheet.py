@@ -33,6 +33,7 @@ def write_data_sheet(workbook: Workbook, formats: dict[str, Format], data: Datas
         sheet.write_number(HEADER_ROW + 1 + index, 0, float(x))
         sheet.write_number(HEADER_ROW + 1 + index, 1, float(y))
     sheet.freeze_panes(HEADER_ROW + 1, 0)
+    sheet.fit_to_pages(1, 0)
 
     last_row = HEADER_ROW + len(data)
     chart = charts.scatter(workbook, "The data", "x", "y")

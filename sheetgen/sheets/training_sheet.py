@@ -18,16 +18,21 @@ from ..expr import Term, reference, stored_number
 from ..models import MODELS
 from ..optimizers import OPTIMIZERS
 from ..simulator import Run
+from ..template import SheetSpec
 from ..training import EPOCHS, FIT, STEPS, run_training
 from . import charts
 from .data_sheet import point_cell
 from .styles import COLUMN_WIDTH
 
+# The band above the tables stays in view (frozen): knobs on the left, the maths of a row
+# beside them, the charts on the right.
 HYPERPARAMETER_ROW = 3  # names; values on the next row, meanings on the one after
-START_ROW = 7  # names of the starting values; values on the next row
-MATHS_ROW = 10
+START_ROW = 7  # weight names; on the rows below, the starting weights and optimizer state
+MATHS_COLUMN = 6
+CHART_COLUMN = 16
+CHART_STRIDE = 7  # columns from one chart to the next
 HEADER_ROW = 16  # column headers of the tables; data from the next row on
-MATHS_COLUMN_RIGHT = 9
+FIRST_COLUMN_WIDTH = 17
 ERROR_VALUE = "#NUM!"
 
 KNOB_MEANINGS = {
@@ -125,9 +130,9 @@ def write_training_sheet(workbook: Workbook, formats: dict[str, Format], run: Ru
     )
     summary_column = min(layout.columns[EPOCHS].values())
     sheet.write_url(
-        1, MATHS_COLUMN_RIGHT + 6, f"internal:{_quote(spec.name)}!"
+        HEADER_ROW - 1, 0, f"internal:{_quote(spec.name)}!"
         f"{xl_rowcol_to_cell(HEADER_ROW, summary_column)}", formats["link"],
-        string="→ epoch summary and charts",
+        string="→ epoch summary",
     )
 
     _write_knobs(workbook, sheet, formats, spec)
@@ -136,49 +141,67 @@ def write_training_sheet(workbook: Workbook, formats: dict[str, Format], run: Ru
     run_training(spec, run.data, _SheetGrid(sheet, formats, layout, run))
     _insert_charts(workbook, sheet, layout, run)
 
-    sheet.set_column(0, layout.first_free_column(), COLUMN_WIDTH)
-    sheet.set_row(HEADER_ROW, 32)
+    sheet.set_column(1, max(layout.first_free_column(), CHART_COLUMN + 3 * CHART_STRIDE),
+                     COLUMN_WIDTH)
+    sheet.set_column(0, 0, FIRST_COLUMN_WIDTH)
+    sheet.set_row(HEADER_ROW, 45)
     sheet.freeze_panes(HEADER_ROW + 1, 0)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(HEADER_ROW)
 
 
 def _write_knobs(
-    workbook: Workbook, sheet: Worksheet, formats: dict[str, Format], spec
+    workbook: Workbook, sheet: Worksheet, formats: dict[str, Format], spec: SheetSpec
 ) -> None:
-    hyperparameters = [name for name in spec.knobs if not name.startswith("init_")]
-    starts = [name for name in spec.knobs if name.startswith("init_")]
-    sheet.write(HYPERPARAMETER_ROW + 1, 0, "knobs", formats["caption"])
-    sheet.write(START_ROW + 1, 0, "start from", formats["caption"])
-
-    for row, names in ((HYPERPARAMETER_ROW, hyperparameters), (START_ROW, starts)):
-        for offset, name in enumerate(names):
-            column = 1 + offset
-            sheet.write(row, column, name, formats["knob_name"])
-            sheet.write_number(row + 1, column, spec.knobs[name], formats["input"])
-            if name in KNOB_MEANINGS:
-                sheet.write(row + 2, column, KNOB_MEANINGS[name], formats["knob_note"])
-            cell = xl_rowcol_to_cell(row + 1, column, row_abs=True, col_abs=True)
-            workbook.define_name(f"{_quote(spec.name)}!{name}", f"={_quote(spec.name)}!{cell}")
-    sheet.set_row(HYPERPARAMETER_ROW + 2, 24)
-    sheet.write(
-        START_ROW + 2, 1, "init_w: weight w at step 1;  init_m_w, init_v_w: the optimizer's "
-        "state for w before step 1.", formats["note"]
-    )
-
-
-def _write_maths(sheet: Worksheet, formats: dict[str, Format], spec) -> None:
     model, optimizer = MODELS[spec.model], OPTIMIZERS[spec.optimizer]
-    sheet.write(MATHS_ROW, 0, f"Model {model.equation}: each row computes", formats["caption"])
-    for offset, line in enumerate(model.derivation, start=1):
-        sheet.write(MATHS_ROW + offset, 0, line)
+    hyperparameters = [name for name in spec.knobs if not name.startswith("init_")]
+    sheet.write(HYPERPARAMETER_ROW + 1, 0, "knobs", formats["caption"])
+    for offset, name in enumerate(hyperparameters):
+        column = 1 + offset
+        sheet.write(HYPERPARAMETER_ROW, column, name, formats["knob_name"])
+        _write_knob(workbook, sheet, formats, spec, name, HYPERPARAMETER_ROW + 1, column)
+        sheet.write(HYPERPARAMETER_ROW + 2, column, KNOB_MEANINGS[name], formats["knob_note"])
+    sheet.set_row(HYPERPARAMETER_ROW + 2, 24)
 
-    sheet.write(MATHS_ROW, MATHS_COLUMN_RIGHT, f"Optimizer {optimizer.name}, for each weight w",
-                formats["caption"])
-    lines = (
-        *optimizer.rules(spec.flavor),
-        "est de/dw = (err² with w + h − err²) / h: the finite-difference check of de/dw",
-    )
-    for offset, line in enumerate(lines, start=1):
-        sheet.write(MATHS_ROW + offset, MATHS_COLUMN_RIGHT, line)
+    # A grid: one column per weight, one row per starting value; the cell of weight a on
+    # row init_m_ is the knob init_m_a.
+    sheet.write(START_ROW, 0, "start from", formats["caption"])
+    for offset, weight in enumerate(model.weights):
+        sheet.write(START_ROW, 1 + offset, weight, formats["knob_name"])
+    prefixes = ["init_", *(f"init_{variable}_" for variable in optimizer.state_variables)]
+    for row, prefix in enumerate(prefixes, start=START_ROW + 1):
+        sheet.write(row, 0, f"{prefix}w", formats["knob_name"])
+        for offset, weight in enumerate(model.weights):
+            _write_knob(workbook, sheet, formats, spec, prefix + weight, row, 1 + offset)
+
+
+def _write_knob(
+    workbook: Workbook,
+    sheet: Worksheet,
+    formats: dict[str, Format],
+    spec: SheetSpec,
+    name: str,
+    row: int,
+    column: int,
+) -> None:
+    sheet.write_number(row, column, spec.knobs[name], formats["input"])
+    cell = xl_rowcol_to_cell(row, column, row_abs=True, col_abs=True)
+    workbook.define_name(f"{_quote(spec.name)}!{name}", f"={_quote(spec.name)}!{cell}")
+
+
+def _write_maths(sheet: Worksheet, formats: dict[str, Format], spec: SheetSpec) -> None:
+    model, optimizer = MODELS[spec.model], OPTIMIZERS[spec.optimizer]
+    lines = [
+        (f"Each row: model {model.equation}", formats["caption"]),
+        *((line, None) for line in model.derivation),
+        (f"Optimizer {optimizer.name} ({spec.flavor} flavor), for each weight w",
+         formats["caption"]),
+        *((line, None) for line in optimizer.rules(spec.flavor)),
+        ("est de/dw = (err² with w + h − err²) / h, to check de/dw", None),
+    ]
+    for row, (line, cell_format) in enumerate(lines, start=HYPERPARAMETER_ROW):
+        sheet.write(row, MATHS_COLUMN, line, cell_format)
 
 
 def _write_headers(sheet: Worksheet, formats: dict[str, Format], layout: Layout) -> None:
@@ -194,7 +217,6 @@ def _write_headers(sheet: Worksheet, formats: dict[str, Format], layout: Layout)
 def _insert_charts(workbook: Workbook, sheet: Worksheet, layout: Layout, run: Run) -> None:
     name = run.sheet.name
     epochs, steps = run.sheet.epochs, run.sheet.epochs * len(run.data)
-    column = layout.first_free_column()
 
     def span(table: str, key: str, rows: int) -> list:
         first_row, col = layout.cell(table, 1, key)
@@ -207,14 +229,14 @@ def _insert_charts(workbook: Workbook, sheet: Worksheet, layout: Layout, run: Ru
     )
     error_chart.set_y_axis({"name": "√SSE (log scale)", "log_base": 10})
     error_chart.set_legend({"none": True})
-    sheet.insert_chart(HEADER_ROW, column, error_chart, charts.CHART_SIZE)
+    sheet.insert_chart(0, CHART_COLUMN, error_chart, charts.CHART_SIZE)
 
     weight_chart = charts.scatter(workbook, "Weights by step", "step", "weight")
     for weight in run.weights:
         charts.add_line(
             weight_chart, weight, span(STEPS, "step", steps), span(STEPS, weight, steps)
         )
-    sheet.insert_chart(HEADER_ROW + 18, column, weight_chart, charts.CHART_SIZE)
+    sheet.insert_chart(0, CHART_COLUMN + CHART_STRIDE, weight_chart, charts.CHART_SIZE)
 
     fit_chart = charts.scatter(workbook, "Data and the model after the last epoch", "x", "y")
     first, last = point_cell(0, "x"), point_cell(len(run.data) - 1, "x")
@@ -225,7 +247,7 @@ def _insert_charts(workbook: Workbook, sheet: Worksheet, layout: Layout, run: Ru
     )
     fit_rows = len(run.tables[FIT]["x"])
     charts.add_line(fit_chart, "prediction", span(FIT, "x", fit_rows), span(FIT, "pred", fit_rows))
-    sheet.insert_chart(HEADER_ROW + 36, column, fit_chart, charts.CHART_SIZE)
+    sheet.insert_chart(0, CHART_COLUMN + 2 * CHART_STRIDE, fit_chart, charts.CHART_SIZE)
 
 
 class _SheetGrid:
