@@ -126,7 +126,8 @@ def _apply_override(sheets: list, raw: dict, override: str, where: str) -> None:
         return
 
     names = [sheet.get("name") for sheet in sheets if isinstance(sheet, dict)]
-    if parts[0] in names and len(parts) > 1:
+    one_sheet = parts[0] in names and len(parts) > 1
+    if one_sheet:
         targets = [sheet for sheet in sheets if sheet.get("name") == parts[0]]
         parts = parts[1:]
     else:
@@ -136,10 +137,11 @@ def _apply_override(sheets: list, raw: dict, override: str, where: str) -> None:
             f"--set {key}: unknown key {parts[0]!r}; accepted: {', '.join(SHEET_KEYS)}, "
             f"optionally after a sheet name ({', '.join(map(str, names))}) and a dot."
         )
-    if parts[0] in ("name",):
+    if parts[0] == "name":
         raise InputError(f"--set {key}: sheet names cannot be overridden.")
 
-    if parts[0] in ("beta", "beta1", "beta2", "eps") and len(targets) > 1:
+    # A hyperparameter set for every sheet goes to the sheets whose optimizer has it.
+    if parts[0] in ("beta", "beta1", "beta2", "eps") and not one_sheet:
         targets = [sheet for sheet in targets if parts[0] in _hyperparameters_of(sheet)]
         if not targets:
             raise InputError(f"--set {key}: no sheet of {where} has an optimizer with {parts[0]}.")
