@@ -7,7 +7,7 @@ from xlsxwriter.workbook import Workbook
 
 INPUT_FILL = "#FFF2CC"  # pale yellow with blue text: the usual look of an input cell
 HEADER_FILL = "#DDEBF7"
-COLUMN_WIDTH = 11
+COLUMN_WIDTH = 12
 
 
 def make_formats(workbook: Workbook) -> dict[str, Format]:
