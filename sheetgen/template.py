@@ -43,7 +43,7 @@ _INVALID_SHEET_NAME = re.compile(r"[\[\]:*?/\\'.]")
 
 @dataclass(frozen=True)
 class DataSpec:
-    """Where the (x, y) points come from: `kind` is lesson, synthetic or csv."""
+    """The source of the (x, y) points: `kind` is lesson, synthetic or csv."""
 
     kind: str
     options: dict[str, Any]

@@ -31,7 +31,8 @@ def test_build_without_arguments_writes_every_template(project, caplog) -> None:
     written = sorted(path.name for path in (project / "output").glob("*.xlsx"))
     expected = sorted(f"{path.stem}.xlsx" for path in (project / "templates").glob("*.toml"))
     assert written == expected
-    assert "graddesc.xlsx" in written and "two_neuron.xlsx" in written
+    assert "graddesc.xlsx" in written
+    assert "two_neuron.xlsx" in written
     assert "wrote output/graddesc.xlsx: 7 sheets, 1015 step rows" in caplog.text
 
 
@@ -54,7 +55,8 @@ def test_bad_template_leaves_existing_output_untouched(project, capsys) -> None:
     assert status == 2
     assert workbook.read_bytes() == before
     error = capsys.readouterr().err
-    assert error.startswith("sheetgen: error: ") and "bad.toml, sheet 'x': key 'lr'" in error
+    assert error.startswith("sheetgen: error: ")
+    assert "bad.toml, sheet 'x': key 'lr'" in error
     assert "Traceback" not in error
     assert not (project / "output" / "bad.xlsx").exists()
     assert [path.name for path in (project / "output").iterdir()] == ["graddesc.xlsx"]
@@ -103,7 +105,8 @@ def test_simulate_json_contract(project, capsys) -> None:
     assert {"epoch", "x", "y", "params", "pred", "sq_err", "grad", "fd_grad", "new_params"} <= set(
         step
     )
-    assert step["params"] == {"a": 1.0, "b": 1.0} and step["new_params"]["a"] == 1.1204
+    assert step["params"] == {"a": 1.0, "b": 1.0}
+    assert step["new_params"]["a"] == 1.1204
     assert "state" not in step
     assert set(momentum["steps"][0]["state"]) == {"m"}
     assert set(report["sheets"][2]["steps"][0]["state"]) == {"v"}
@@ -123,7 +126,8 @@ def test_help_teaches(capsys) -> None:
 
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    assert "--set KEY=VALUE" in text and "basic.lr=0.001" in text
+    assert "--set KEY=VALUE" in text
+    assert "basic.lr=0.001" in text
 
 
 def test_python_m_sheetgen_runs(project) -> None:

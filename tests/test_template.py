@@ -54,29 +54,36 @@ def test_optimizer_knobs_and_state_defaults(tmp_path) -> None:
     text = MINIMAL + 'optimizer = "adam"\nmodel = "two_neuron_relu"\nstate = { m = { c = 2.5 } }\n'
     knobs = load(tmp_path, text).sheets[0].knobs
 
-    assert knobs["beta1"] == 0.9 and knobs["beta2"] == 0.99 and knobs["eps"] == 1e-8
-    assert knobs["init_m_c"] == 2.5 and knobs["init_m_a"] == 0.0
+    assert knobs["beta1"] == 0.9
+    assert knobs["beta2"] == 0.99
+    assert knobs["eps"] == 1e-8
+    assert knobs["init_m_c"] == 2.5
+    assert knobs["init_m_a"] == 0.0
     assert knobs["init_v_d"] == 0.0
 
 
 def test_lesson_rmsprop_state_starts_at_one(tmp_path) -> None:
     knobs = load(tmp_path, MINIMAL + 'optimizer = "rmsprop"\n').sheets[0].knobs
 
-    assert knobs["init_v_a"] == 1.0 and knobs["init_v_b"] == 1.0
+    assert knobs["init_v_a"] == 1.0
+    assert knobs["init_v_b"] == 1.0
 
 
 def test_set_applies_to_every_sheet(tmp_path) -> None:
     template = load(tmp_path, TWO_SHEETS, "lr=0.5", "epochs=3", "init.a=2")
 
     for sheet in template.sheets:
-        assert sheet.knobs["lr"] == 0.5 and sheet.epochs == 3 and sheet.knobs["init_a"] == 2.0
+        assert sheet.knobs["lr"] == 0.5
+        assert sheet.epochs == 3
+        assert sheet.knobs["init_a"] == 2.0
 
 
 def test_set_applies_to_one_sheet(tmp_path) -> None:
     basic, fast = load(tmp_path, TWO_SHEETS, "fast.lr=0.5", "fast.state.m.d=1").sheets
 
     assert basic.knobs["lr"] == 1e-4
-    assert fast.knobs["lr"] == 0.5 and fast.knobs["init_m_d"] == 1.0
+    assert fast.knobs["lr"] == 0.5
+    assert fast.knobs["init_m_d"] == 1.0
 
 
 def test_set_beta_skips_sheets_without_it(tmp_path) -> None:

@@ -78,7 +78,7 @@ def header(table: str, key: str) -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each table of a training sheet starts, by column."""
+    """The column of every table cell of a training sheet, by table and key."""
 
     columns: dict[str, dict[str, int]]
 
