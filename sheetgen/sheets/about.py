@@ -21,15 +21,17 @@ INTRODUCTION = (
     "Every cell is a live formula. The yellow cells at the top of a sheet are its knobs: the "
     "learning rate lr, the optimizer's settings and the starting weights. Type a new value and "
     "the whole run, its epoch summary and its charts recompute. Each knob is a named cell "
-    "(lr, h, init_a, ...), so the formulas read like the maths: =B18-A18*lr-style references "
-    "point at the row's own cells, names at the knobs.",
+    "(lr, h, init_a, ...) and the formulas use the names, so a new weight reads like "
+    "=E18-K18*lr: the weight of this row, minus its derivative times the learning rate.",
     "The 'est de/dw' columns estimate each derivative the way the lesson does, "
     "(err² with w + h − err²)/h, as a check on the analytic de/dw beside them. "
     "#NUM! in a cell means the value overflowed: the weights have blown up, usually because "
     "the learning rate is too large for the model.",
-    "Squares are computed as products (err*err), so Excel, LibreOffice and the simulator that "
-    "wrote this file agree to the last bit. Regenerate the workbook with the sheetgen command "
-    "line to change the model, the optimizer, the number of epochs or the data.",
+    "The charts sit at the top right of each training sheet and stay in view while you scroll "
+    "through the steps; the epoch summary is right of the step table. Squares are computed as "
+    "products (err*err) rather than with ^2, whose pow() can differ in the last bit from one "
+    "program to another. Regenerate the workbook with the sheetgen command line to change the "
+    "model, the optimizer, the number of epochs or the data.",
 )
 
 
