@@ -87,6 +87,8 @@ def _build(args: argparse.Namespace) -> int:
     paths = args.templates or sorted(Path("templates").glob("*.toml"))
     if not paths:
         raise InputError("no template given and no templates/*.toml in the current folder.")
+    if args.output.exists() and not args.output.is_dir():
+        raise InputError(f"-o {args.output}: not a folder; give a folder for the workbooks.")
 
     # Check and simulate every template before writing anything.
     jobs = []

@@ -10,6 +10,7 @@ from pathlib import Path
 import xlsxwriter
 
 from .data import Dataset
+from .errors import InputError
 from .sheets.about import write_about_sheet
 from .sheets.data_sheet import write_data_sheet
 from .sheets.styles import make_formats
@@ -36,8 +37,15 @@ def write_workbook(
     The file is written next to `path` under a temporary name and renamed over it only when
     complete, so an existing workbook is never left half-written.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent
+        )
+    except OSError as error:
+        raise InputError(
+            f"{path}: cannot write the workbook ({error.strerror}); choose another folder with -o."
+        ) from None
     os.close(handle)
     try:
         workbook = xlsxwriter.Workbook(temporary, {"nan_inf_to_errors": True})
@@ -47,7 +55,10 @@ def write_workbook(
         for run in runs:
             write_training_sheet(workbook, formats, run)
         workbook.close()
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as error:
+            raise InputError(f"{path}: cannot replace the workbook ({error.strerror}).") from None
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)

@@ -62,6 +62,21 @@ def test_bad_template_leaves_existing_output_untouched(project, capsys) -> None:
     assert [path.name for path in (project / "output").iterdir()] == ["graddesc.xlsx"]
 
 
+def test_output_that_is_a_file_exits_2(project, capsys) -> None:
+    (project / "taken").write_text("not a folder")
+
+    assert main(["build", "templates/graddesc.toml", "-o", "taken"]) == 2
+    assert "-o taken: not a folder" in capsys.readouterr().err
+
+
+def test_output_name_taken_by_folder_exits_2(project, capsys) -> None:
+    (project / "output" / "graddesc.xlsx").mkdir(parents=True)
+
+    assert main(["build", "templates/graddesc.toml"]) == 2
+    assert "graddesc.xlsx: cannot replace the workbook" in capsys.readouterr().err
+    assert [path.name for path in (project / "output").iterdir()] == ["graddesc.xlsx"]
+
+
 def test_bad_set_exits_2(project, capsys) -> None:
     assert main(["simulate", "templates/graddesc.toml", "--set", "lr=-3"]) == 2
     assert "key 'lr' must be > 0" in capsys.readouterr().err
