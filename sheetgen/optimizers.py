@@ -91,8 +91,8 @@ def _momentum_lesson(put: Put, w: Weights, g: Weights, state: State, k: Mapping[
 def _momentum_pytorch(put: Put, w: Weights, g: Weights, state: State, k: Mapping[str, Term],
                       lr: Term, step: Term) -> tuple[dict[str, Term], State]:
     # torch.optim.SGD with dampening 0: buf = momentum·buf + g, p = p − lr·buf.
-    # Limitation: torch's p.add_(buf, alpha=-lr) is one fused multiply-add on CPUs with FMA,
-    # rounded once; a formula rounds lr·m and the difference separately.
+    # Limitation: on CPUs with FMA, torch computes p + (−lr)·buf with one rounding and a formula
+    # cannot, so new w can differ from torch's by a rounding.
     beta = k["beta"]
     m = {p: put(f"m_{p}", state["m"][p] * beta + g[p]) for p in w}
     new_w = {p: put(f"new_{p}", w[p] - lr * m[p]) for p in w}
@@ -112,10 +112,10 @@ def _rmsprop_lesson(put: Put, w: Weights, g: Weights, state: State, k: Mapping[s
 
 def _rmsprop_pytorch(put: Put, w: Weights, g: Weights, state: State, k: Mapping[str, Term],
                      lr: Term, step: Term) -> tuple[dict[str, Term], State]:
-    # torch.optim.RMSprop: v = alpha·v + ((1 − alpha)·g)·g, then p = p − (lr·g) / (√v + eps),
-    # the order of its addcmul_ and addcdiv_ kernels.
-    # Limitation: on CPUs with FMA, torch's addcmul_ adds ((1 − alpha)·g)·g to alpha·v with
-    # one rounding; a formula rounds the product and the sum separately.
+    # torch.optim.RMSprop in the order of its kernels: v = alpha·v + ((1 − alpha)·g)·g,
+    # p = p − (lr·g) / (√v + eps).
+    # Limitation: on CPUs with FMA, torch adds ((1 − alpha)·g)·g to alpha·v with one rounding
+    # and a formula cannot, so v can differ from torch's by a rounding.
     beta, eps = k["beta"], k["eps"]
     v = {p: put(f"v_{p}", state["v"][p] * beta + (1 - beta) * g[p] * g[p]) for p in w}
     new_w = {p: put(f"new_{p}", w[p] - lr * g[p] / (sqrt(v[p]) + eps)) for p in w}
@@ -133,13 +133,13 @@ def _adam_lesson(put: Put, w: Weights, g: Weights, state: State, k: Mapping[str,
 
 def _adam_pytorch(put: Put, w: Weights, g: Weights, state: State, k: Mapping[str, Term],
                   lr: Term, step: Term) -> tuple[dict[str, Term], State]:
-    # torch.optim.Adam: m = m + (1 − beta1)·(g − m) (its lerp_), v = beta2·v + ((1 − beta2)·g)·g,
-    # p = p − (lr/(1 − beta1^t) · m) / (√v / (1 − beta2^t)^0.5 + eps), t counting from 1;
-    # torch computes the two bias corrections as Python floats with C pow().
-    # Limitation: on CPUs with FMA, torch's lerp_ and addcmul_ round each update of m and v
-    # once, as a fused multiply-add; a formula rounds the product and the sum separately.
-    # NOTE: when 1 − beta1 ≥ 0.5 (beta1 ≤ 0.5), torch's lerp_ computes g − (g − m)·beta1
-    # instead, with beta1 as 1 − (1 − beta1), so m can differ in the last bit.
+    # torch.optim.Adam in the order of its kernels, t counting from 1:
+    # m = m + (1 − beta1)·(g − m), v = beta2·v + ((1 − beta2)·g)·g,
+    # p = p − (lr/(1 − beta1^t)·m) / (√v / (1 − beta2^t)^0.5 + eps).
+    # torch computes both bias corrections in Python floats, whose ** is C pow() as in power().
+    # Limitation: on CPUs with FMA, torch computes m and v with one rounding each (lerp_,
+    # addcmul_) and a formula cannot, so they can differ from torch's by a rounding.
+    # NOTE: for beta1 ≤ 0.5, torch's lerp_ computes m = g − (g − m)·(1 − (1 − beta1)) instead.
     beta1, beta2, eps = k["beta1"], k["beta2"], k["eps"]
     m = {p: put(f"m_{p}", state["m"][p] + (1 - beta1) * (g[p] - state["m"][p])) for p in w}
     v = {p: put(f"v_{p}", state["v"][p] * beta2 + (1 - beta2) * g[p] * g[p]) for p in w}
