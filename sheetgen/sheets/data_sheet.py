@@ -10,12 +10,19 @@ from . import charts
 
 SHEET_NAME = "data"
 HEADER_ROW = 3  # 0-based; the points start on the row below
+COLUMNS = {"x": 0, "y": 1}
 
 
 def point_cell(index: int, column: str) -> str:
     """Return the absolute reference of x (column "x") or y of point `index` (0-based)."""
-    letter = "A" if column == "x" else "B"
+    letter = "AB"[COLUMNS[column]]
     return f"{SHEET_NAME}!${letter}${HEADER_ROW + 2 + index}"
+
+
+def point_range(count: int, column: str) -> list:
+    """Return column "x" or "y" of the first `count` points as a chart range."""
+    first = HEADER_ROW + 1
+    return [SHEET_NAME, first, COLUMNS[column], first + count - 1, COLUMNS[column]]
 
 
 def write_data_sheet(workbook: Workbook, formats: dict[str, Format], data: Dataset) -> None:
@@ -35,12 +42,9 @@ def write_data_sheet(workbook: Workbook, formats: dict[str, Format], data: Datas
     sheet.freeze_panes(HEADER_ROW + 1, 0)
     sheet.fit_to_pages(1, 0)
 
-    last_row = HEADER_ROW + len(data)
     chart = charts.scatter(workbook, "The data", "x", "y")
     charts.add_points(
-        chart, "data points",
-        [SHEET_NAME, HEADER_ROW + 1, 0, last_row, 0],
-        [SHEET_NAME, HEADER_ROW + 1, 1, last_row, 1],
+        chart, "data points", point_range(len(data), "x"), point_range(len(data), "y")
     )
     chart.set_legend({"none": True})
     sheet.insert_chart(HEADER_ROW, 3, chart, charts.CHART_SIZE)

@@ -7,6 +7,7 @@ its formula and, as cached result, the simulator's value.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from xlsxwriter.format import Format
@@ -21,7 +22,7 @@ from ..simulator import Run
 from ..template import SheetSpec
 from ..training import EPOCHS, FIT, STEPS, run_training
 from . import charts
-from .data_sheet import point_cell
+from .data_sheet import point_cell, point_range
 from .styles import COLUMN_WIDTH
 
 # The band above the tables stays in view (frozen): knobs on the left, the maths of a row
@@ -52,6 +53,16 @@ HEADERS = {
     "rmse": "RMSE",
     "sum_sqrt_v": "Σ√v",
 }
+# Headers of the per-weight columns; the group is the weight's name.
+WEIGHT_HEADERS = (
+    (re.compile(r"grad_(\w+)"), "de/d{}"),
+    (re.compile(r"sq_err_(\w+)_h"), "err² ({}+h)"),
+    (re.compile(r"fd_grad_(\w+)"), "est de/d{}"),
+    (re.compile(r"m_(\w+)"), "m ({})"),
+    (re.compile(r"v_(\w+)"), "v ({})"),
+    (re.compile(r"new_(\w+)"), "new {}"),
+    (re.compile(r"end_(\w+)"), "{} (end)"),
+)
 
 
 def header(table: str, key: str) -> str:
@@ -60,20 +71,11 @@ def header(table: str, key: str) -> str:
         return "x" if key == "x" else "pred after last epoch"
     if key in HEADERS:
         return HEADERS[key]
-    kind, _, weight = key.partition("_")
-    if key.startswith("sq_err_"):
-        return f"err² ({key.split('_')[2]}+h)"
-    if kind == "grad":
-        return f"de/d{weight}"
-    if kind == "fd":
-        return f"est de/d{key.rsplit('_', 1)[1]}"
-    if kind in ("m", "v"):
-        return f"{kind} ({weight})"
-    if kind == "new":
-        return f"new {weight}"
-    if kind == "end":
-        return f"{weight} (end)"
-    return key
+    for pattern, text in WEIGHT_HEADERS:
+        match = pattern.fullmatch(key)
+        if match:
+            return text.format(match.group(1))
+    return key  # x, y, step, epoch, lr and the weights themselves
 
 
 @dataclass(frozen=True)
@@ -239,12 +241,8 @@ def _insert_charts(workbook: Workbook, sheet: Worksheet, layout: Layout, run: Ru
     sheet.insert_chart(0, CHART_COLUMN + CHART_STRIDE, weight_chart, charts.CHART_SIZE)
 
     fit_chart = charts.scatter(workbook, "Data and the model after the last epoch", "x", "y")
-    first, last = point_cell(0, "x"), point_cell(len(run.data) - 1, "x")
-    data_rows = [int(first.rsplit("$", 1)[1]) - 1, int(last.rsplit("$", 1)[1]) - 1]
-    charts.add_points(
-        fit_chart, "data", ["data", data_rows[0], 0, data_rows[1], 0],
-        ["data", data_rows[0], 1, data_rows[1], 1],
-    )
+    points = len(run.data)
+    charts.add_points(fit_chart, "data", point_range(points, "x"), point_range(points, "y"))
     fit_rows = len(run.tables[FIT]["x"])
     charts.add_line(fit_chart, "prediction", span(FIT, "x", fit_rows), span(FIT, "pred", fit_rows))
     sheet.insert_chart(0, CHART_COLUMN + 2 * CHART_STRIDE, fit_chart, charts.CHART_SIZE)
