@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
-from conftest import write_template
+from conftest import TEMPLATES, write_template
 from sheetgen.errors import InputError
+from sheetgen.models import MODELS
+from sheetgen.optimizers import OPTIMIZERS
 from sheetgen.template import load_template
 
 MINIMAL = """
@@ -150,3 +153,13 @@ def test_error_names_file_and_sheet(tmp_path) -> None:
 def test_missing_template_is_reported(tmp_path) -> None:
     with pytest.raises(InputError, match="template not found"):
         load_template(tmp_path / "nothing.toml")
+
+
+def test_shipped_templates_cover_every_pair() -> None:
+    pairs = {
+        (sheet.model, sheet.optimizer)
+        for path in TEMPLATES
+        for sheet in load_template(path).sheets
+    }
+
+    assert pairs == set(itertools.product(MODELS, OPTIMIZERS))
