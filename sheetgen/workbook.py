@@ -55,6 +55,8 @@ def write_workbook(
         for run in runs:
             write_training_sheet(workbook, formats, run)
         workbook.close()
+        # mkstemp creates the file readable by its owner only; give it the usual mode.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         try:
             os.replace(temporary, path)
         except OSError as error:
@@ -65,3 +67,9 @@ def write_workbook(
 
     step_rows = sum(len(run.tables[STEPS]["step"]) for run in runs)
     return WorkbookSummary(path=path, sheets=2 + len(runs), step_rows=step_rows)
+
+
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +18,13 @@ from sheetgen.cli import main
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
+def project(tmp_path, monkeypatch) -> Iterator[Path]:
     """A copy of the shipped templates in a fresh folder, which becomes the working folder."""
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    umask = os.umask(0o022)
+    yield tmp_path
+    os.umask(umask)
 
 
 def test_build_without_arguments_writes_every_template(project, caplog) -> None:
@@ -41,6 +45,7 @@ def test_build_with_output_folder_and_set(project) -> None:
 
     assert status == 0
     assert (project / "out" / "two_neuron.xlsx").is_file()
+    assert (project / "out" / "two_neuron.xlsx").stat().st_mode & 0o044 == 0o044  # umask 022
     assert not (project / "output").exists()
 
 
