@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .data import load_dataset
+from .data import Dataset, load_dataset
 from .errors import InputError
 from .report import epoch_table, to_json
-from .simulator import simulate
-from .template import load_template
+from .simulator import Run, check_size, simulate
+from .template import Template, load_template
 from .workbook import write_workbook
 
 log = logging.getLogger("sheetgen")
@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"sheetgen: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("sheetgen: interrupted; no workbook was left half-written.", file=sys.stderr)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,25 +95,39 @@ def _build(args: argparse.Namespace) -> int:
 
     # Check and simulate every template before writing anything.
     jobs = []
+    targets: dict[Path, Path] = {}
     for path in paths:
-        template = load_template(path, args.set)
-        data = load_dataset(template.data)
-        runs = [simulate(sheet, data) for sheet in template.sheets]
-        jobs.append((template, data, runs))
-
-    for template, data, runs in jobs:
         started = time.perf_counter()
-        summary = write_workbook(template, data, runs, args.output / f"{template.name}.xlsx")
+        template, data, runs = _load_and_simulate(path, args.set)
+        target = args.output / f"{template.name}.xlsx"
+        if target in targets:
+            raise InputError(
+                f"{path} and {targets[target]} would both be written to {target}; "
+                "build them into different folders with -o."
+            )
+        targets[target] = path
+        jobs.append((template, data, runs, target, time.perf_counter() - started))
+
+    for template, data, runs, target, seconds in jobs:
+        started = time.perf_counter()
+        summary = write_workbook(template, data, runs, target)
+        seconds += time.perf_counter() - started
         log.info(
             "wrote %s: %d sheets, %d step rows, %.2f s",
-            summary.path, summary.sheets, summary.step_rows, time.perf_counter() - started,
+            summary.path, summary.sheets, summary.step_rows, seconds,
         )
     return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    template = load_template(args.template, args.set)
-    data = load_dataset(template.data)
-    runs = [simulate(sheet, data) for sheet in template.sheets]
+    _, _, runs = _load_and_simulate(args.template, args.set)
     print(to_json(runs) if args.json else epoch_table(runs))
     return 0
+
+
+def _load_and_simulate(path: Path, overrides: list[str]) -> tuple[Template, Dataset, list[Run]]:
+    template = load_template(path, overrides)
+    data = load_dataset(template.data)
+    for sheet in template.sheets:
+        check_size(sheet, data, source=str(path))
+    return template, data, [simulate(sheet, data) for sheet in template.sheets]

@@ -54,10 +54,19 @@ def synthetic(
     The same arguments give the same points on every machine (NumPy's PCG64 generator).
     """
     generator = np.random.default_rng(seed)
-    x = generator.uniform(x_min, x_max, n)
-    y = slope * x + intercept
-    if noise > 0:
-        y = y + generator.normal(0.0, noise, n)
+    with np.errstate(all="ignore"):
+        try:
+            x = generator.uniform(x_min, x_max, n)
+        except OverflowError:
+            x = np.full(n, np.inf)
+        y = slope * x + intercept
+        if noise > 0:
+            y = y + generator.normal(0.0, noise, n)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise InputError(
+            "[data]: the synthetic points overflow a float; use a smaller x range, slope, "
+            "intercept or noise."
+        )
     description = f"{n} points, y = {slope:g}x + {intercept:g}"
     description += f" + noise (sd {noise:g})" if noise > 0 else ""
     return Dataset(x, y, f"{description}, x from {x_min:g} to {x_max:g}, seed {seed}")
@@ -66,8 +75,11 @@ def synthetic(
 def _parse_csv(lines: list[str], source: str) -> tuple[np.ndarray, np.ndarray]:
     rows = csv.reader(lines)
     header = [cell.strip().lower() for cell in next(rows, [])]
-    if "x" not in header or "y" not in header:
-        raise InputError(f"{source}: line 1 must name the columns, with one 'x' and one 'y'.")
+    if header.count("x") != 1 or header.count("y") != 1:
+        raise InputError(
+            f"{source}: line 1 must name the comma-separated columns, with one 'x' and one "
+            f"'y'; it reads {','.join(header)!r}."
+        )
     x_column, y_column = header.index("x"), header.index("y")
 
     xs, ys = [], []

@@ -73,12 +73,16 @@ def simulate(
     return Run(sheet=sheet, data=data, batch_size=batch_size, tables=tables)
 
 
-def check_size(sheet: SheetSpec, data: Dataset) -> None:
-    """Raise InputError when the sheet's steps do not fit in one worksheet."""
+def check_size(sheet: SheetSpec, data: Dataset, source: str = "") -> None:
+    """Raise InputError when the sheet has more step rows than a sheet may have.
+
+    `source`, the template's path, starts the message when given.
+    """
     if sheet.epochs * len(data) > MAX_STEP_ROWS:
+        where = f"{source}, sheet {sheet.name!r}" if source else f"sheet {sheet.name!r}"
         raise InputError(
-            f"sheet {sheet.name!r}: {sheet.epochs} epochs of {len(data)} points make "
-            f"{sheet.epochs * len(data)} step rows; a worksheet holds at most {MAX_STEP_ROWS}."
+            f"{where}: {sheet.epochs} epochs of {len(data)} points make "
+            f"{sheet.epochs * len(data)} step rows; a sheet may have at most {MAX_STEP_ROWS}."
         )
 
 

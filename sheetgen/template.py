@@ -22,8 +22,11 @@ DEFAULT_LR = 0.0001
 DEFAULT_EPOCHS = 5
 DEFAULT_H = 0.01
 DEFAULT_INIT = 1.0
-MAX_STEP_ROWS = 1_000_000  # a worksheet has 1,048,576 rows; the header rows need some
-RESERVED_SHEET_NAMES = ("about", "data")
+# Spreadsheet programs grow sluggish long before a worksheet's 1,048,576 rows; this is 3,448
+# epochs of the lesson's 29 points, far more than a lesson needs.
+MAX_STEP_ROWS = 100_000
+# The workbook's own sheets, and History, which Excel reserves.
+RESERVED_SHEET_NAMES = ("about", "data", "history")
 
 SHEET_KEYS = (
     "name", "model", "optimizer", "flavor", "lr", "epochs", "init", "h",
@@ -38,7 +41,7 @@ SYNTHETIC_DEFAULTS = {
     "n": 29, "slope": 2.0, "intercept": 30.0, "x_min": 1.0, "x_max": 100.0, "noise": 0.0,
     "seed": 0,
 }
-_INVALID_SHEET_NAME = re.compile(r"[\[\]:*?/\\'.]")
+_INVALID_SHEET_NAME = re.compile(r"[\[\]:*?/\\'.\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class Template:
 def load_template(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Template:
     """Read the template at `path`, apply `KEY=VALUE` overrides and check it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"{path}: template not found.") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -132,26 +135,45 @@ def _apply_override(sheets: list, raw: dict, override: str, where: str) -> None:
         parts = parts[1:]
     else:
         targets = [sheet for sheet in sheets if isinstance(sheet, dict)]
-    if parts[0] not in SHEET_KEYS:
-        raise InputError(
-            f"--set {key}: unknown key {parts[0]!r}; accepted: {', '.join(SHEET_KEYS)}, "
-            f"optionally after a sheet name ({', '.join(map(str, names))}) and a dot."
-        )
     if parts[0] == "name":
         raise InputError(f"--set {key}: sheet names cannot be overridden.")
+    if parts[0] not in SHEET_KEYS:
+        accepted = ", ".join(k for k in SHEET_KEYS if k != "name")
+        raise InputError(
+            f"--set {key}: unknown key {parts[0]!r}; accepted: {accepted}, "
+            f"optionally after a sheet name ({', '.join(map(str, names))}) and a dot."
+        )
 
-    # A hyperparameter set for every sheet goes to the sheets whose optimizer has it.
-    if parts[0] in ("beta", "beta1", "beta2", "eps") and not one_sheet:
-        targets = [sheet for sheet in targets if parts[0] in _hyperparameters_of(sheet)]
+    # A setting of an optimizer that is set for every sheet goes to the sheets whose
+    # optimizer has it: beta, beta1, beta2, eps, state.m, state.v.
+    setting = parts[1] if parts[0] == "state" and len(parts) > 1 else parts[0]
+    if setting in ("beta", "beta1", "beta2", "eps", "m", "v") and not one_sheet:
+        targets = [sheet for sheet in targets if setting in _settings_of(sheet)]
         if not targets:
-            raise InputError(f"--set {key}: no sheet of {where} has an optimizer with {parts[0]}.")
+            raise InputError(f"--set {key}: no sheet of {where} has an optimizer with {setting}.")
     for sheet in targets:
         _set_path(sheet, parts, value, key)
+        if parts == ["optimizer"]:
+            _drop_settings_of_other_optimizers(sheet)
 
 
-def _hyperparameters_of(sheet: dict) -> tuple[str, ...]:
+def _settings_of(sheet: dict) -> tuple[str, ...]:
     optimizer = OPTIMIZERS.get(sheet.get("optimizer", "sgd"))
-    return optimizer.hyperparameters if optimizer else ()
+    return optimizer.hyperparameters + optimizer.state_variables if optimizer else ()
+
+
+def _drop_settings_of_other_optimizers(sheet: dict) -> None:
+    # After --set optimizer=..., the template's beta or state.m of the old optimizer would
+    # only be reported as invalid; the user asked for the new optimizer's defaults.
+    settings = _settings_of(sheet)
+    for key in ("beta", "beta1", "beta2", "eps"):
+        if key not in settings:
+            sheet.pop(key, None)
+    state = sheet.get("state")
+    if isinstance(state, dict):
+        for variable in list(state):
+            if variable not in settings:
+                del state[variable]
 
 
 def _set_path(table: dict, parts: list[str], value: Any, key: str) -> None:
@@ -176,8 +198,16 @@ def _parse_data(raw: Any, template_path: Path) -> DataSpec:
     source = raw.get("source", "lesson")
     if not isinstance(source, str) or not source:
         raise InputError(f"{where}: key 'source' must be \"lesson\", \"synthetic\" or a CSV path.")
+    if source.lower() in ("lesson", "synthetic") and source not in ("lesson", "synthetic"):
+        raise InputError(f"{where}: key 'source' is {source!r}; write {source.lower()!r}.")
 
     kind = source if source in ("lesson", "synthetic") else "csv"
+    for key in raw:
+        if key in SYNTHETIC_DEFAULTS and kind != "synthetic":
+            raise InputError(
+                f"{where}: key {key!r} applies only to source = \"synthetic\", "
+                f"and the source is {source!r}."
+            )
     _check_keys(raw, DATA_KEYS[kind], where)
     if kind == "lesson":
         return DataSpec("lesson", {})
@@ -187,19 +217,21 @@ def _parse_data(raw: Any, template_path: Path) -> DataSpec:
             path = template_path.parent / path
         return DataSpec("csv", {}, path)
 
-    options = dict(SYNTHETIC_DEFAULTS)
-    for key in SYNTHETIC_DEFAULTS:
+    options: dict[str, Any] = dict(SYNTHETIC_DEFAULTS)
+    for key in ("slope", "intercept", "x_min", "x_max", "noise"):
         if key in raw:
             options[key] = _number(raw[key], f"{where}: key {key!r}")
-    if options["n"] != int(options["n"]) or not 2 <= options["n"] <= MAX_STEP_ROWS:
-        raise InputError(f"{where}: key 'n' must be a whole number from 2 to {MAX_STEP_ROWS}.")
-    if options["seed"] != int(options["seed"]) or options["seed"] < 0:
-        raise InputError(f"{where}: key 'seed' must be a whole number ≥ 0.")
+    for key, low, high in (("n", 2, MAX_STEP_ROWS), ("seed", 0, 2**64 - 1)):
+        value = raw.get(key, options[key])
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InputError(
+                f"{where}: key {key!r} must be a whole number from {low} to {high}, got {value!r}."
+            )
+        options[key] = value
     if options["x_min"] >= options["x_max"]:
         raise InputError(f"{where}: key 'x_min' must be smaller than 'x_max'.")
     if options["noise"] < 0:
         raise InputError(f"{where}: key 'noise' must be ≥ 0 (the noise's standard deviation).")
-    options["n"], options["seed"] = int(options["n"]), int(options["seed"])
     return DataSpec("synthetic", options)
 
 
@@ -207,8 +239,10 @@ def _parse_sheet(raw: Any, index: int, where: str) -> SheetSpec:
     if not isinstance(raw, dict):
         raise InputError(f"{where}: [[sheet]] number {index + 1} must be a table.")
     name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
         raise InputError(f"{where}: [[sheet]] number {index + 1} needs a key 'name' (a string).")
+    if not name.strip():
+        raise InputError(f"{where}: [[sheet]] number {index + 1}: key 'name' is empty.")
     at = f"{where}, sheet {name!r}"
     _check_keys(raw, SHEET_KEYS, at)
 
@@ -239,7 +273,7 @@ def _parse_sheet(raw: Any, index: int, where: str) -> SheetSpec:
             raise InputError(f"{at}: key {key!r} must be ≥ 0 and < 1, got {value!r}.")
         knobs[key] = value
 
-    init = _weights(raw.get("init", {}), model.weights, f"{at}: key 'init'", DEFAULT_INIT)
+    init = _weights(raw.get("init", {}), model.weights, at, "init", DEFAULT_INIT)
     knobs |= {f"init_{weight}": value for weight, value in init.items()}
     state = raw.get("state", {})
     if not isinstance(state, dict):
@@ -253,7 +287,7 @@ def _parse_sheet(raw: Any, index: int, where: str) -> SheetSpec:
             )
     for variable in optimizer.state_variables:
         start = _weights(
-            state.get(variable, {}), model.weights, f"{at}: key 'state.{variable}'",
+            state.get(variable, {}), model.weights, at, f"state.{variable}",
             optimizer.default_state(flavor, variable),
         )
         if variable == "v" and any(value < 0 for value in start.values()):
@@ -270,24 +304,39 @@ def _check_sheet_names(sheets: tuple[SheetSpec, ...], where: str) -> None:
         if len(sheet.name) > 31 or _INVALID_SHEET_NAME.search(sheet.name):
             raise InputError(
                 f"{where}: sheet name {sheet.name!r} is invalid; use at most 31 characters "
-                "and none of [ ] : * ? / \\ ' ."
+                "and none of [ ] : * ? / \\ ' . or control characters."
             )
+        if sheet.name != sheet.name.strip():
+            raise InputError(f"{where}: sheet name {sheet.name!r} starts or ends with a space.")
         if folded in RESERVED_SHEET_NAMES:
-            raise InputError(f"{where}: sheet name {sheet.name!r} is taken by the workbook itself.")
+            raise InputError(
+                f"{where}: sheet name {sheet.name!r} is reserved (About, data, History)."
+            )
+        if folded in SHEET_KEYS:
+            raise InputError(
+                f"{where}: sheet name {sheet.name!r} is also a key, so --set could not tell "
+                "them apart; choose another name."
+            )
         if folded in seen:
             raise InputError(f"{where}: two sheets are named {sheet.name!r}; names must differ.")
         seen.add(folded)
 
 
-def _weights(raw: Any, weights: tuple[str, ...], where: str, default: float) -> dict[str, float]:
+def _weights(
+    raw: Any, weights: tuple[str, ...], where: str, key: str, default: float
+) -> dict[str, float]:
     if not isinstance(raw, dict):
-        raise InputError(f"{where} must be a table such as {{ a = 1.0, b = 1.0 }}.")
+        raise InputError(f"{where}: key {key!r} must be a table such as {{ a = 1.0, b = 1.0 }}.")
     for weight in raw:
         if weight not in weights:
             raise InputError(
-                f"{where}: unknown weight {weight!r}; this model has {', '.join(weights)}."
+                f"{where}: key {key!r}: unknown weight {weight!r}; this model has "
+                f"{', '.join(weights)}."
             )
-    return {weight: _number(raw.get(weight, default), f"{where}.{weight}") for weight in weights}
+    return {
+        weight: _number(raw.get(weight, default), f"{where}: key '{key}.{weight}'")
+        for weight in weights
+    }
 
 
 def _choice(value: Any, choices: dict | tuple, where: str) -> str:
@@ -297,8 +346,15 @@ def _choice(value: Any, choices: dict | tuple, where: str) -> str:
 
 
 def _number(value: Any, where: str, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{where} must be a finite number, got {value!r}.")
+    beyond_float = isinstance(value, int) and abs(value) > 2**1023
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or beyond_float
+        or not math.isfinite(value)
+    ):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise InputError(f"{where} must be a finite number, got {shown}.")
     if positive and value <= 0:
         raise InputError(f"{where} must be > 0, got {value!r}.")
     return float(value)

@@ -82,6 +82,20 @@ def test_output_name_taken_by_folder_exits_2(project, capsys) -> None:
     assert [path.name for path in (project / "output").iterdir()] == ["graddesc.xlsx"]
 
 
+def test_same_output_twice_exits_2(project, capsys) -> None:
+    (project / "other").mkdir()
+    shutil.copy(project / "templates" / "graddesc.toml", project / "other" / "graddesc.toml")
+
+    assert main(["build", "templates/graddesc.toml", "other/graddesc.toml"]) == 2
+    assert "would both be written to output/graddesc.xlsx" in capsys.readouterr().err
+    assert not (project / "output").exists()
+
+
+def test_too_many_rows_names_template(project, capsys) -> None:
+    assert main(["simulate", "templates/graddesc.toml", "--set", "epochs=5000"]) == 2
+    assert "templates/graddesc.toml, sheet 'basic': 5000 epochs" in capsys.readouterr().err
+
+
 def test_bad_set_exits_2(project, capsys) -> None:
     assert main(["simulate", "templates/graddesc.toml", "--set", "lr=-3"]) == 2
     assert "key 'lr' must be > 0" in capsys.readouterr().err

@@ -46,7 +46,9 @@ def test_csv_with_extra_columns(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("a,b\n1,2\n", "line 1 must name the columns"),
+        ("a,b\n1,2\n", "line 1 must name the comma-separated columns.+reads 'a,b'"),
+        ("x;y\n1;2\n", "line 1 must name the comma-separated columns.+reads 'x;y'"),
+        ("x,y,x\n1,2,3\n", "with one 'x' and one 'y'"),
         ("x,y\n1,2\n", "needs at least 2 points, found 1"),
         ("x,y\n1,2\n3\n", "line 3: expected numbers"),
         ("x,y\n1,2\n3,nan\n", "line 3: x and y must be finite"),
@@ -63,3 +65,8 @@ def test_invalid_csv_is_reported(tmp_path, text, expected) -> None:
 def test_missing_csv_is_reported(tmp_path) -> None:
     with pytest.raises(InputError, match="CSV file not found"):
         load_dataset(DataSpec("csv", {}, tmp_path / "none.csv"))
+
+
+def test_synthetic_overflow_is_reported() -> None:
+    with pytest.raises(InputError, match="synthetic points overflow"):
+        synthetic(n=3, slope=1e308, intercept=0, x_min=1, x_max=100, noise=0.0, seed=0)

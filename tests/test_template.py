@@ -122,7 +122,18 @@ def test_set_bare_word_value(tmp_path) -> None:
         (MINIMAL + 'optimizer = "adam"\nstate = { v = { a = -1 } }\n', (),
          "'state.v' must hold values ≥ 0"),
         (MINIMAL + "[[sheet]]\nname = \"Basic\"\n", (), "two sheets are named 'Basic'"),
-        ('[[sheet]]\nname = "data"\n', (), "sheet name 'data' is taken"),
+        ('[[sheet]]\nname = "data"\n', (), "sheet name 'data' is reserved"),
+        ('[[sheet]]\nname = "History"\n', (), "sheet name 'History' is reserved"),
+        ('[[sheet]]\nname = "a\\u0001"\n', (), "or control characters"),
+        ('[[sheet]]\nname = " basic"\n', (), "starts or ends with a space"),
+        ('[[sheet]]\nname = ""\n', (), "key 'name' is empty"),
+        ('[[sheet]]\nname = "init"\n', (), "sheet name 'init' is also a key"),
+        (MINIMAL + "init = { a = 1" + "0" * 400 + " }\n", (),
+         "key 'init.a' must be a finite number, got 1000"),
+        (MINIMAL + 'init = { a = "1" }\n', (), "key 'init.a' must be a finite number"),
+        ('[data]\nsource = "Lesson"\n' + MINIMAL, (), "key 'source' is 'Lesson'; write 'lesson'"),
+        ('[data]\nsource = "synthetic"\nn = 5.5\n' + MINIMAL, (),
+         "key 'n' must be a whole number from 2 to 100000, got 5.5"),
         ('[[sheet]]\nname = "a/b"\n', (), "sheet name 'a/b' is invalid"),
         ('[[sheet]]\nname = "x"\n[[sheet]]\nlr = 1\n', (), "[[sheet]] number 2 needs a key 'name'"),
         ("title = 'x'\n", (), "no [[sheet]] table"),
@@ -130,11 +141,15 @@ def test_set_bare_word_value(tmp_path) -> None:
         ('[data]\nsource = "synthetic"\nn = 1\n' + MINIMAL, (), "key 'n' must be a whole number"),
         ('[data]\nsource = "synthetic"\nx_min = 5\nx_max = 1\n' + MINIMAL, (),
          "'x_min' must be smaller than 'x_max'"),
-        ('[data]\nsource = "lesson"\nn = 5\n' + MINIMAL, (), "[data]: unknown key 'n'"),
+        ('[data]\nsource = "lesson"\nn = 5\n' + MINIMAL, (),
+         "[data]: key 'n' applies only to source = \"synthetic\""),
+        ('[data]\nsource = "lesson"\nnumber = 5\n' + MINIMAL, (), "[data]: unknown key 'number'"),
         (MINIMAL, ("lr",), "expected KEY=VALUE"),
         (MINIMAL, ("speed=3",), "unknown key 'speed'"),
         (MINIMAL, ("basic.lr=abc",), "key 'lr' must be a finite number, got 'abc'"),
         (MINIMAL, ("beta=0.5",), "no sheet of"),
+        (MINIMAL, ("state.m.a=0",), "no sheet of"),
+        (MINIMAL, ("name=x",), "sheet names cannot be overridden"),
     ],
 )
 def test_invalid_input_names_the_fault(tmp_path, text, overrides, expected) -> None:
@@ -163,3 +178,28 @@ def test_shipped_templates_cover_every_pair() -> None:
     }
 
     assert pairs == set(itertools.product(MODELS, OPTIMIZERS))
+
+
+def test_set_state_skips_sheets_without_it(tmp_path) -> None:
+    basic, fast = load(tmp_path, TWO_SHEETS, "state.m.a=0.5").sheets
+
+    assert "init_m_a" not in basic.knobs
+    assert fast.knobs["init_m_a"] == 0.5
+
+
+def test_set_optimizer_drops_old_settings(tmp_path) -> None:
+    text = TWO_SHEETS + "beta = 0.8\nstate = { m = { a = 2.0 } }\n"
+
+    basic, fast = load(tmp_path, text, "optimizer=adam").sheets
+
+    assert basic.optimizer == "adam"
+    assert fast.optimizer == "adam"
+    assert fast.knobs["init_m_a"] == 2.0  # adam has m too
+    assert "beta" not in fast.knobs
+
+
+def test_template_with_byte_order_mark(tmp_path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_text("\ufeff" + MINIMAL, encoding="utf-8")
+
+    assert load_template(path).sheets[0].name == "basic"
