@@ -3,9 +3,10 @@
 The simulator and the workbook writer run the same Python arithmetic over `Term`s. Each
 operator extends the formula text and computes the float64 value the way LibreOffice Calc
 computes it, so the formulas and the simulator share one order of operations by construction.
-A value is a NumPy array with one entry per configuration of a batch; NaN stands for an error
-cell (#NUM!, #DIV/0!), and every operation turns a non-finite result into NaN, as Calc turns
-it into an error that spreads to every dependent cell.
+A value is a NumPy array with one entry per configuration of a batch. NaN stands for an error
+cell, and its payload says which (`error_name`): every operation turns an infinite result
+into #NUM! and a division by zero into #DIV/0!, as Calc does, and NumPy arithmetic passes the
+payload on to every dependent value, as Calc passes the error on to every dependent cell.
 
 Squares are written as products (`e*e`): `e^2` goes through the C library's pow(), which
 differs from the exact product in the last bit for about one value in a thousand.
@@ -24,6 +25,23 @@ COMPARISON, SUM, PRODUCT, POWER, ATOM = range(5)
 
 _EPSILON_48 = 2.0**-48
 _MAX_EXACT_INTEGER = 2.0**53 - 1
+
+# Error values: quiet NaNs whose payload (the low bits) names the spreadsheet error.
+_ERROR_NAMES = {0: "#NUM!", 1: "#DIV/0!", 2: "#VALUE!"}
+_PAYLOAD_MASK = np.uint64(0x0007FFFFFFFFFFFF)
+
+
+def _error(payload: int) -> np.float64:
+    return np.array([0x7FF8000000000000 | payload], dtype=np.uint64).view(np.float64)[0]
+
+
+NUM_ERROR, DIV0_ERROR, VALUE_ERROR = _error(0), _error(1), _error(2)
+
+
+def error_name(value: float) -> str:
+    """Return the spreadsheet error that the NaN `value` stands for, such as "#DIV/0!"."""
+    payload = int(np.array([value], dtype=np.float64).view(np.uint64)[0] & _PAYLOAD_MASK)
+    return _ERROR_NAMES.get(payload, "#NUM!")
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +83,10 @@ class Term:
         right = as_term(other)
         with np.errstate(all="ignore"):
             value = self.value / right.value
+        # NOTE: when both operands are errors, NumPy keeps the left one's; which one Calc
+        # shows then was not checked. Only #DIV/0! and #NUM! can meet here.
+        by_zero = (right.value == 0.0) & ~np.isnan(self.value)
+        value = np.where(by_zero, DIV0_ERROR, value)
         return _binary(self, right, "/", PRODUCT, value)
 
     def __rtruediv__(self, other: float) -> Term:
@@ -73,7 +95,8 @@ class Term:
     def __gt__(self, other: Term | float) -> Term:  # type: ignore[override]
         right = as_term(other)
         greater = (self.value > right.value) & ~approx_equal(self.value, right.value)
-        value = np.where(np.isnan(self.value) | np.isnan(right.value), np.nan, greater)
+        value = np.where(np.isnan(right.value), right.value, greater)
+        value = np.where(np.isnan(self.value), self.value, value)
         return _binary(self, right, ">", COMPARISON, value)
 
 
@@ -111,15 +134,15 @@ def format_number(number: float) -> str:
 
 
 def sqrt(term: Term) -> Term:
-    """Return SQRT(term); a negative argument is an error cell."""
+    """Return SQRT(term); a negative argument is the error #VALUE!, as in Calc."""
     with np.errstate(all="ignore"):
-        value = np.sqrt(term.value)
+        value = np.where(term.value < 0.0, VALUE_ERROR, np.sqrt(term.value))
     return Term(f"SQRT({term.text})", _errors_as_nan(value))
 
 
 def relu(term: Term) -> Term:
     """Return MAX(term,0)."""
-    value = np.where(np.isnan(term.value), np.nan, np.maximum(term.value, 0.0))
+    value = np.where(np.isnan(term.value), term.value, np.maximum(term.value, 0.0))
     return Term(f"MAX({term.text},0)", value)
 
 
@@ -137,7 +160,7 @@ def choose(condition: Term, if_true: Term | float, if_false: Term | float) -> Te
     """Return IF(condition,if_true,if_false); an error in the branch not taken does not spread."""
     if_true, if_false = as_term(if_true), as_term(if_false)
     picked = np.where(condition.value == 1.0, if_true.value, if_false.value)
-    value = np.where(np.isnan(condition.value), np.nan, picked)
+    value = np.where(np.isnan(condition.value), condition.value, picked)
     return Term(f"IF({condition.text},{if_true.text},{if_false.text})", value)
 
 
@@ -201,7 +224,7 @@ def _binary(left: Term, right: Term, symbol: str, binding: int, value: np.ndarra
 
 def _errors_as_nan(value: np.ndarray) -> np.ndarray:
     value = np.asarray(value, dtype=np.float64)
-    return np.where(np.isfinite(value), value, np.nan)
+    return np.where(np.isinf(value), NUM_ERROR, value)
 
 
 def _is_exact_integer(value: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+from .expr import error_name
 from .simulator import Run
 from .training import EPOCHS, STEPS
 
@@ -86,4 +87,4 @@ def _sheet_json(run: Run) -> dict:
 
 
 def _format(value: float) -> str:
-    return f"{value:.6g}" if math.isfinite(value) else "#NUM!"
+    return f"{value:.6g}" if math.isfinite(value) else error_name(value)

@@ -46,6 +46,18 @@ def test_shipped_workbook_has_no_unexpected_errors(shipped) -> None:
             assert value not in ("#NAME?", "#REF!", "#VALUE!"), f"{sheet}!{ref} is {value}"
 
 
+def test_division_by_zero_caches_div0(tmp_path: Path) -> None:
+    # With eps = 0 and v starting at 0, the lesson's RMSProp divides by √0 at step 1.
+    template = load_template(
+        write_template(tmp_path, RMSPROP_TEMPLATE), ["eps=0", "state.v.a=0", "state.v.b=0"]
+    )
+
+    result = build_and_recalculate(template, tmp_path)
+
+    assert result.values["rmsprop"][_last_cell(result.path, "new a", "rmsprop")] == "#DIV/0!"
+    assert mismatches(result.runs, result.formulas, result.values) == []
+
+
 def test_wrong_cached_value_is_caught(tmp_path: Path) -> None:
     template = load_template(TEMPLATES[0])
     data = load_dataset(template.data)
@@ -88,6 +100,13 @@ def test_charts_are_scatter_charts(tmp_path: Path) -> None:
         assert "<c:catAx>" not in text
 
 
+RMSPROP_TEMPLATE = """
+[[sheet]]
+name = "rmsprop"
+optimizer = "rmsprop"
+epochs = 1
+"""
+
 LINEAR_TEMPLATE = """
 [data]
 source = "lesson"
@@ -115,9 +134,9 @@ def _set_cell_value(source: Path, target: Path, sheet_index: int, ref: str, old:
             archive_out.writestr(item, data)
 
 
-def _last_cell(path: Path, header: str) -> str:
+def _last_cell(path: Path, header: str, sheet_name: str = "basic") -> str:
     """Return the reference of the last step row's cell in the column headed `header`."""
-    sheet = load_workbook(path)["basic"]
+    sheet = load_workbook(path)[sheet_name]
     header_row = next(row for row in sheet.iter_rows() if row[0].value == "step")
     column = next(cell.column_letter for cell in header_row if cell.value == header)
     last = max(cell.row for cell in sheet[column] if isinstance(cell.value, str)

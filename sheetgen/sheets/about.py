@@ -26,7 +26,8 @@ INTRODUCTION = (
     "The 'est de/dw' columns estimate each derivative the way the lesson does, "
     "(err² with w + h − err²)/h, as a check on the analytic de/dw beside them. "
     "#NUM! in a cell means the value overflowed: the weights have blown up, usually because "
-    "the learning rate is too large for the model.",
+    "the learning rate is too large for the model. #DIV/0! means a division by zero, which "
+    "eps = 0 allows when v is 0.",
     "The charts sit at the top right of each training sheet and stay in view while you scroll "
     "through the steps; the epoch summary is right of the step table. Squares are computed as "
     "products (err*err) rather than with ^2, whose pow() can differ in the last bit from one "

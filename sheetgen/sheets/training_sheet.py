@@ -15,7 +15,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ..expr import Term, reference, stored_number
+from ..expr import Term, error_name, reference, stored_number
 from ..models import MODELS
 from ..optimizers import OPTIMIZERS
 from ..simulator import Run
@@ -34,7 +34,6 @@ CHART_COLUMN = 16
 CHART_STRIDE = 7  # columns from one chart to the next
 HEADER_ROW = 16  # column headers of the tables; data from the next row on
 FIRST_COLUMN_WIDTH = 17
-ERROR_VALUE = "#NUM!"
 
 KNOB_MEANINGS = {
     "lr": "learning rate",
@@ -270,7 +269,7 @@ class _SheetGrid:
         if term.constant:
             self.sheet.write_number(sheet_row, column, value)
         else:
-            cached = value if math.isfinite(value) else ERROR_VALUE
+            cached = value if math.isfinite(value) else error_name(value)
             self.sheet.write_formula(sheet_row, column, f"={term.text}", None, cached)
         return reference(xl_rowcol_to_cell(sheet_row, column), [value])
 
