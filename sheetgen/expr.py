@@ -178,6 +178,12 @@ def smallest(range_text: str, terms: Sequence[Term]) -> Term:
     return Term(f"MIN({range_text})", np.min(values, axis=0))
 
 
+def largest(range_text: str, terms: Sequence[Term]) -> Term:
+    """Return MAX(range) over the cells that `terms` refer to; an error cell makes it an error."""
+    values = np.stack(np.broadcast_arrays(*(term.value for term in terms)))
+    return Term(f"MAX({range_text})", np.max(values, axis=0))
+
+
 def approx_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Return where Calc treats `a` and `b` as equal: within 2^-48 of both, unless integers.
 

@@ -127,3 +127,6 @@ class _RecordingGrid:
 
     def span(self, table: str, key: str, first: int, last: int) -> str:
         return f"{key}[{first}:{last}]"
+
+    def points_span(self, column: str) -> str:
+        return f"data.{column}"

@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Protocol
 
-import numpy as np
-
 from .data import Dataset
-from .expr import Term, choose, literal, smallest, sqrt, total
+from .expr import Term, choose, largest, literal, smallest, sqrt, total
 from .models import MODELS, Model
 from .optimizers import OPTIMIZERS, Optimizer
 from .template import SheetSpec
@@ -34,6 +32,10 @@ class Grid(Protocol):
 
     def point(self, index: int) -> tuple[Term, Term]:
         """Return x and y of the data point at `index` (0-based)."""
+        ...
+
+    def points_span(self, column: str) -> str:
+        """Return the range text of every point's "x" or "y"."""
         ...
 
     def cell(self, table: str, row: int, key: str, term: Term) -> Term:
@@ -141,9 +143,14 @@ def _epoch_lr(grid: Grid, lr: Term, epoch_lrs: list[Term], sums_of_roots: list[T
 
 
 def _fit_table(model: Model, data: Dataset, grid: Grid, w: Mapping[str, Term]) -> None:
-    for row, x in enumerate(np.linspace(data.x.min(), data.x.max(), FIT_POINTS), start=1):
+    # Evenly spaced x from the smallest to the largest data x, live, so the line follows
+    # edited data points.
+    xs = [grid.point(index)[0] for index in range(len(data))]
+    low, high = smallest(grid.points_span("x"), xs), largest(grid.points_span("x"), xs)
+    for row in range(1, FIT_POINTS + 1):
         put = partial(grid.cell, FIT, row)
-        x_cell = put("x", literal(float(x)))
+        x = low if row == 1 else low + (row - 1) * (high - low) / (FIT_POINTS - 1)
+        x_cell = put("x", x)
         put("pred", model.predict(w, x_cell))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from xlsxwriter.chart import Chart
 from xlsxwriter.workbook import Workbook
 
-CHART_SIZE = {"x_scale": 1.1, "y_scale": 1.1, "x_offset": 4, "y_offset": 4}
+CHART_SIZE = {"x_scale": 1.1, "y_scale": 1.0, "x_offset": 4, "y_offset": 4}
 _LINE = {"width": 1.5}
 
 

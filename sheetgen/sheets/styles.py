@@ -36,5 +36,6 @@ def make_formats(workbook: Workbook) -> dict[str, Format]:
         ),
         "link": workbook.add_format({"font_color": "#0563C1", "underline": 1}),
         "text": workbook.add_format({"text_wrap": True, "valign": "top"}),
-        "cell": workbook.add_format({}),
+        # General shows as many digits as fit; the indent keeps a gap between neighbours.
+        "number": workbook.add_format({"align": "right", "indent": 1}),
     }

@@ -148,7 +148,6 @@ def write_training_sheet(workbook: Workbook, formats: dict[str, Format], run: Ru
     sheet.set_row(HEADER_ROW, 45)
     sheet.freeze_panes(HEADER_ROW + 1, 0)
     sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(HEADER_ROW)
 
 
@@ -229,6 +228,10 @@ def _insert_charts(workbook: Workbook, sheet: Worksheet, layout: Layout, run: Ru
         markers=True,
     )
     error_chart.set_y_axis({"name": "√SSE (log scale)", "log_base": 10})
+    error_chart.set_x_axis(
+        {"name": "epoch", "min": 1, "max": max(epochs, 2), "major_unit": max(1, epochs // 10),
+         "major_gridlines": {"visible": False}}
+    )
     error_chart.set_legend({"none": True})
     sheet.insert_chart(0, CHART_COLUMN, error_chart, charts.CHART_SIZE)
 
@@ -267,11 +270,17 @@ class _SheetGrid:
         sheet_row, column = self.layout.cell(table, row, key)
         value = float(self.run.column(table, key)[row - 1, 0])
         if term.constant:
-            self.sheet.write_number(sheet_row, column, value)
+            self.sheet.write_number(sheet_row, column, value, self.formats["number"])
         else:
             cached = value if math.isfinite(value) else error_name(value)
-            self.sheet.write_formula(sheet_row, column, f"={term.text}", None, cached)
+            self.sheet.write_formula(
+                sheet_row, column, f"={term.text}", self.formats["number"], cached
+            )
         return reference(xl_rowcol_to_cell(sheet_row, column), [value])
+
+    def points_span(self, column: str) -> str:
+        first, last = point_cell(0, column), point_cell(len(self.run.data) - 1, column)
+        return f"{first}:{last.split('!')[1]}"
 
     def span(self, table: str, key: str, first: int, last: int) -> str:
         first_row, column = self.layout.cell(table, first, key)
