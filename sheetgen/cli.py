@@ -22,8 +22,24 @@ DESCRIPTION = """\
 Write spreadsheets that train small neural networks by gradient descent, one SGD step per
 row, live in formulas: the linear model y = a*x + b and the two-neuron models
 y = c*(a*x + b) + d and y = c*max(a*x + b, 0) + d, with the optimizers sgd, momentum,
-rmsprop, adam and adam_annealed. Each template (TOML) describes the data and one
-training sheet per [[sheet]] table; see docs/templates.md."""
+rmsprop, adam and adam_annealed. A template (TOML) describes the data and one training
+sheet per [[sheet]] table, for example:
+
+  [data]
+  source = "lesson"            # or "synthetic" (n, slope, intercept, x_min, x_max,
+                               # noise, seed), or the path of a CSV file with x,y columns
+  [[sheet]]
+  name = "basic"
+  model = "linear"             # linear | two_neuron | two_neuron_relu
+  optimizer = "sgd"            # sgd | momentum | rmsprop | adam | adam_annealed
+  flavor = "lesson"            # lesson | pytorch (what torch.optim computes)
+  lr = 0.0001                  # learning rate
+  epochs = 5
+  init = { a = 1.0, b = 1.0 }  # starting weights; c and d for the two-neuron models
+  # also: h (finite-difference step, 0.01), beta (momentum, rmsprop), beta1, beta2 and
+  # eps (adam), state = { m = { a = 0.0 }, v = { a = 0.0 } } (starting optimizer state)
+
+docs/templates.md in the source repository explains every key and default."""
 
 SET_HELP = """\
 override a template key, for every sheet (lr=0.001) or for one sheet (basic.lr=0.001);

@@ -8,13 +8,15 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, write_template
-from sheetgen.cli import main
+from sheetgen.cli import DESCRIPTION, main
+from sheetgen.template import load_template
 
 
 @pytest.fixture
@@ -172,3 +174,13 @@ def test_python_m_sheetgen_runs(project) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "sheet basic" in result.stdout
+
+
+def test_help_example_is_valid_template(tmp_path) -> None:
+    example = DESCRIPTION.split("for example:\n", 1)[1].split("\n\ndocs/", 1)[0]
+    path = write_template(tmp_path, textwrap.dedent(example))
+
+    sheet = load_template(path).sheets[0]
+
+    assert sheet.name == "basic"
+    assert sheet.knobs["lr"] == 0.0001
