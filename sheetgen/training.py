@@ -80,7 +80,7 @@ def run_training(sheet: SheetSpec, data: Dataset, grid: Grid) -> None:
         put("sqrt_sse", sqrt(total(sse_range, squared_errors)))
         put("rmse", sqrt(total(sse_range, squared_errors) / len(data)))
         for weight in model.weights:
-            w[weight] = put(f"end_{weight}", w[weight])
+            put(f"end_{weight}", w[weight])
         if optimizer.annealed:
             roots = [sqrt(state["v"][weight]) for weight in model.weights]
             sums_of_roots.append(put("sum_sqrt_v", _add_all(roots)))
