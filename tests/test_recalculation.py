@@ -58,6 +58,17 @@ def test_division_by_zero_caches_div0(tmp_path: Path) -> None:
     assert mismatches(result.runs, result.formulas, result.values) == []
 
 
+def test_odd_names_stay_text_and_names_resolve(tmp_path: Path) -> None:
+    text = 'title = "=1+1"\n[[sheet]]\nname = "=odd name"\nepochs = 1\n'
+    template = load_template(write_template(tmp_path, text))
+
+    result = build_and_recalculate(template, tmp_path)
+
+    assert result.values["About"]["A1"] == "=1+1"
+    assert result.values["=odd name"]["A1"].startswith("=odd name: linear model")
+    assert mismatches(result.runs, result.formulas, result.values) == []
+
+
 def test_wrong_cached_value_is_caught(tmp_path: Path) -> None:
     template = load_template(TEMPLATES[0])
     data = load_dataset(template.data)

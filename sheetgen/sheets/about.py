@@ -43,7 +43,7 @@ def write_about_sheet(
     sheet = workbook.add_worksheet(SHEET_NAME)
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, 1, 100)
-    sheet.write(0, 0, template.title, formats["title"])
+    sheet.write_string(0, 0, template.title, formats["title"])
     sheet.write(1, 0, f"Written by sheetgen from the template {template.path.name}.",
                 formats["note"])
 
@@ -57,7 +57,7 @@ def write_about_sheet(
     sheet.write(row, 0, "Sheets", formats["caption"])
     row += 1
     sheet.write_url(row, 0, f"internal:{DATA_SHEET}!A1", formats["link"], string=DATA_SHEET)
-    sheet.write(row, 1, f"The training data: {data.description}.")
+    sheet.write_string(row, 1, f"The training data: {data.description}.")
     for spec in template.sheets:
         row += 1
         model = MODELS[spec.model]

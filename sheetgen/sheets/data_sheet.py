@@ -29,7 +29,7 @@ def write_data_sheet(workbook: Workbook, formats: dict[str, Format], data: Datas
     """Add the data sheet: a title, the points in training order and their scatter chart."""
     sheet = workbook.add_worksheet(SHEET_NAME)
     sheet.write(0, 0, "Training data", formats["title"])
-    sheet.write(1, 0, f"Source: {data.description}.", formats["note"])
+    sheet.write_string(1, 0, f"Source: {data.description}.", formats["note"])
     sheet.write(
         2, 0, "Each epoch visits the points in this order, top to bottom. Edit a point and "
         "every training sheet recomputes.", formats["note"]

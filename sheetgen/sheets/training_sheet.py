@@ -121,7 +121,7 @@ def write_training_sheet(workbook: Workbook, formats: dict[str, Format], run: Ru
     layout = Layout.of(run)
     model, optimizer = MODELS[spec.model], OPTIMIZERS[spec.optimizer]
 
-    sheet.write(
+    sheet.write_string(
         0, 0, f"{spec.name}: {model.name} model {model.equation}, "
         f"optimizer {optimizer.name} ({spec.flavor} flavor)", formats["title"]
     )
