@@ -4,7 +4,7 @@ The simulator and the workbook writer run the same Python arithmetic over `Term`
 operator extends the formula text and computes the float64 value the way LibreOffice Calc
 computes it, so the formulas and the simulator share one order of operations by construction.
 A value is a NumPy array with one entry per configuration of a batch. NaN stands for an error
-cell, and its payload says which (`error_name`): every operation turns an infinite result
+cell, and its payload names the error (`error_name`): every operation turns an infinite result
 into #NUM! and a division by zero into #DIV/0!, as Calc does, and NumPy arithmetic passes the
 payload on to every dependent value, as Calc passes the error on to every dependent cell.
 

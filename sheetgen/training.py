@@ -24,7 +24,7 @@ ANNEAL_FACTOR = 4  # adam_annealed divides the learning rate by this when it ann
 
 
 class Grid(Protocol):
-    """Where a training run puts its cells."""
+    """The destination of a training run's cells: a recorder or a worksheet."""
 
     def knob(self, name: str) -> Term:
         """Return the knob called `name`."""
