@@ -49,12 +49,15 @@ class Term:
     """A formula fragment (`text`, no leading '=') and its value over a batch.
 
     `constant` marks a plain number, which a sheet stores as a number rather than a formula.
+    `referenced` marks the values that are read from a cell or a name as they are, rather
+    than computed in the formula, which matters for which of two errors Calc shows.
     """
 
     text: str
     value: np.ndarray
     binding: int = ATOM
     constant: bool = False
+    referenced: np.ndarray | bool = False
 
     def __add__(self, other: Term | float) -> Term:
         right = as_term(other)
@@ -83,8 +86,6 @@ class Term:
         right = as_term(other)
         with np.errstate(all="ignore"):
             value = self.value / right.value
-        # NOTE: when both operands are errors, NumPy keeps the left one's; which one Calc
-        # shows then was not checked. Only #DIV/0! and #NUM! can meet here.
         by_zero = (right.value == 0.0) & ~np.isnan(self.value)
         value = np.where(by_zero, DIV0_ERROR, value)
         return _binary(self, right, "/", PRODUCT, value)
@@ -118,7 +119,7 @@ def stored_number(number: float) -> float:
 
 def reference(text: str, value: np.ndarray | float) -> Term:
     """Return a term that refers to a cell, a range or a defined name (`F13`, `lr`)."""
-    return Term(text, np.asarray(value, dtype=np.float64))
+    return Term(text, np.asarray(value, dtype=np.float64), referenced=True)
 
 
 def as_term(value: Term | float) -> Term:
@@ -161,7 +162,12 @@ def choose(condition: Term, if_true: Term | float, if_false: Term | float) -> Te
     if_true, if_false = as_term(if_true), as_term(if_false)
     picked = np.where(condition.value == 1.0, if_true.value, if_false.value)
     value = np.where(np.isnan(condition.value), condition.value, picked)
-    return Term(f"IF({condition.text},{if_true.text},{if_false.text})", value)
+    # IF passes a branch that is a plain reference on as a reference.
+    referenced = np.where(
+        condition.value == 1.0, if_true.referenced, if_false.referenced
+    ) & ~np.isnan(condition.value)
+    text = f"IF({condition.text},{if_true.text},{if_false.text})"
+    return Term(text, value, referenced=referenced)
 
 
 def total(range_text: str, terms: Sequence[Term]) -> Term:
@@ -169,19 +175,19 @@ def total(range_text: str, terms: Sequence[Term]) -> Term:
     values = np.stack(np.broadcast_arrays(*(term.value for term in terms)))
     # Calc sums a range with a compensated (Kahan-Babuska) sum, which math.fsum matches.
     value = np.array([_exact_sum(column) for column in values.T])
-    return Term(f"SUM({range_text})", _errors_as_nan(value))
+    return Term(f"SUM({range_text})", _first_error_or(values, _errors_as_nan(value)))
 
 
 def smallest(range_text: str, terms: Sequence[Term]) -> Term:
     """Return MIN(range) over the cells that `terms` refer to; an error cell makes it an error."""
     values = np.stack(np.broadcast_arrays(*(term.value for term in terms)))
-    return Term(f"MIN({range_text})", np.min(values, axis=0))
+    return Term(f"MIN({range_text})", _first_error_or(values, np.min(values, axis=0)))
 
 
 def largest(range_text: str, terms: Sequence[Term]) -> Term:
     """Return MAX(range) over the cells that `terms` refer to; an error cell makes it an error."""
     values = np.stack(np.broadcast_arrays(*(term.value for term in terms)))
-    return Term(f"MAX({range_text})", np.max(values, axis=0))
+    return Term(f"MAX({range_text})", _first_error_or(values, np.max(values, axis=0)))
 
 
 def approx_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -225,6 +231,12 @@ def _binary(left: Term, right: Term, symbol: str, binding: int, value: np.ndarra
     # even for the same operator: a-(b-c) and a*(b*c) must not be rewritten as a-b-c, a*b*c.
     left_text = left.text if left.binding >= binding else f"({left.text})"
     right_text = right.text if right.binding > binding else f"({right.text})"
+
+    # Of two errors, NumPy keeps the left one's payload. Calc (7.4, tried) does too, except
+    # that an error computed in the formula wins over one read from a cell or a name.
+    both = np.isnan(left.value) & np.isnan(right.value)
+    right_wins = both & np.asarray(left.referenced) & ~np.asarray(right.referenced)
+    value = np.where(right_wins, right.value, value)
     return Term(f"{left_text}{symbol}{right_text}", _errors_as_nan(value), binding)
 
 
@@ -236,6 +248,14 @@ def _errors_as_nan(value: np.ndarray) -> np.ndarray:
 def _is_exact_integer(value: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         return (value <= _MAX_EXACT_INTEGER) & (np.floor(value) == value)
+
+
+def _first_error_or(values: np.ndarray, result: np.ndarray) -> np.ndarray:
+    # Over a range, Calc returns the first error cell's error.
+    columns = values.reshape(values.shape[0], -1)
+    first = np.argmax(np.isnan(columns), axis=0)
+    first_error = columns[first, np.arange(columns.shape[1])].reshape(values.shape[1:])
+    return np.where(np.isnan(values).any(axis=0), first_error, result)
 
 
 def _exact_sum(values: np.ndarray) -> float:

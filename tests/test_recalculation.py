@@ -69,6 +69,40 @@ def test_odd_names_stay_text_and_names_resolve(tmp_path: Path) -> None:
     assert mismatches(result.runs, result.formulas, result.values) == []
 
 
+# Overflow (#NUM!) and division by zero (#DIV/0!) meet in operators, in SUM and in the fit.
+MIXED_ERRORS = """
+[[sheet]]
+name = "operators"
+model = "two_neuron_relu"
+optimizer = "adam"
+epochs = 1
+init = { a = -1.0, b = -1.0, c = 1.0, d = 1e308 }
+eps = 0
+[[sheet]]
+name = "sums"
+model = "two_neuron_relu"
+optimizer = "rmsprop"
+epochs = 1
+lr = 1e306
+eps = 0
+init = { a = -1.0, b = -1.0, c = 1.0, d = -1e306 }
+state = { v = { a = 0.0, b = 0.0, c = 0.0, d = 0.0 } }
+"""
+
+
+def test_mixed_errors_match(tmp_path: Path) -> None:
+    template = load_template(write_template(tmp_path, MIXED_ERRORS))
+
+    result = build_and_recalculate(template, tmp_path)
+    errors = {
+        value for sheet in result.values.values() for value in sheet.values()
+        if isinstance(value, str) and value.startswith("#")
+    }
+
+    assert errors == {"#NUM!", "#DIV/0!"}
+    assert mismatches(result.runs, result.formulas, result.values) == []
+
+
 def test_wrong_cached_value_is_caught(tmp_path: Path) -> None:
     template = load_template(TEMPLATES[0])
     data = load_dataset(template.data)
