@@ -19,8 +19,8 @@ from .workbook import write_workbook
 log = logging.getLogger("sheetgen")
 
 DESCRIPTION = """\
-Write spreadsheets that train small neural networks by gradient descent, one SGD step per
-row, live in formulas: the linear model y = a*x + b and the two-neuron models
+Write spreadsheets that train small neural networks by gradient descent, one optimizer step
+per row, live in formulas: the linear model y = a*x + b and the two-neuron models
 y = c*(a*x + b) + d and y = c*max(a*x + b, 0) + d, with the optimizers sgd, momentum,
 rmsprop, adam and adam_annealed. A template (TOML) describes the data and one training
 sheet per [[sheet]] table, for example:

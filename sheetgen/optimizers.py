@@ -167,8 +167,8 @@ _UPDATES = {
 
 _SGD_RULES = ("new w = w − lr · de/dw",)
 _ANNEALING = (
-    "after each epoch: s = Σ √v over the weights; when s > 2 · (smallest s of the epochs "
-    "before), the next epochs use lr / 4",
+    "per epoch, s = Σ √v at its end; the next epoch's lr is this epoch's lr, divided by 4 "
+    "when s > 2 · (smallest s of the epochs before)",
 )
 _RULES = {
     ("sgd", "lesson"): _SGD_RULES,
@@ -194,7 +194,7 @@ _RULES = {
         "new w = w − lr · m / (√v + eps)   (no bias correction)",
     ),
     ("adam", "pytorch"): (
-        "m = beta1 · m + (1 − beta1) · de/dw,  v = beta2 · v + (1 − beta2) · (de/dw)²",
+        "m = m + (1 − beta1) · (de/dw − m),  v = beta2 · v + (1 − beta2) · (de/dw)²",
         "new w = w − lr / (1 − beta1^t) · m / (√v / √(1 − beta2^t) + eps),  t = step",
     ),
 }

@@ -34,7 +34,13 @@ def epoch_table(runs: list[Run]) -> str:
 
 
 def to_json(runs: list[Run]) -> str:
-    """Return every value of the runs as JSON; a non-finite number is null."""
+    """Return each step's and each epoch's main values as JSON; a non-finite number is null.
+
+    Per step: epoch, x, y, the weights used (params), pred, sq_err, the derivatives (grad),
+    their finite-difference estimates (fd_grad), the new weights (new_params) and, for an
+    optimizer with state, the state after the step. Per epoch: its lr, sqrt_sse, rmse and
+    the weights at its end (params).
+    """
     return json.dumps({"sheets": [_sheet_json(run) for run in runs]}, indent=1, allow_nan=False)
 
 

@@ -25,6 +25,9 @@ DEFAULT_INIT = 1.0
 # Spreadsheet programs grow sluggish long before a worksheet's 1,048,576 rows; this is 3,448
 # epochs of the lesson's 29 points, far more than a lesson needs.
 MAX_STEP_ROWS = 100_000
+# LibreOffice computes 1 − beta as 0 when beta is within 2^-48 of 1 (it treats operands
+# that close as equal), which would stop the averages and divide Adam's steps by 0.
+MAX_BETA = 0.999999999999
 # The workbook's own sheets, and History, which Excel reserves.
 RESERVED_SHEET_NAMES = ("about", "data", "history")
 
@@ -269,8 +272,11 @@ def _parse_sheet(raw: Any, index: int, where: str) -> SheetSpec:
         value = _number(raw.get(key, default), f"{at}: key {key!r}")
         if key == "eps" and value < 0:
             raise InputError(f"{at}: key 'eps' must be ≥ 0, got {value!r}.")
-        if key != "eps" and not 0 <= value < 1:
-            raise InputError(f"{at}: key {key!r} must be ≥ 0 and < 1, got {value!r}.")
+        if key != "eps" and not 0 <= value <= MAX_BETA:
+            raise InputError(
+                f"{at}: key {key!r} must be from 0 to {MAX_BETA!r}, got {value!r}; closer to 1, "
+                f"a spreadsheet rounds 1 − {key} to 0."
+            )
         knobs[key] = value
 
     init = _weights(raw.get("init", {}), model.weights, at, "init", DEFAULT_INIT)

@@ -2,7 +2,7 @@
 
 `run_training` walks the epochs and steps of a sheet and hands every cell to a `Grid`: the
 simulator's grid records the values, the workbook's grid writes formulas into a worksheet.
-A sheet has three tables, each with one row per index: STEPS (one SGD step, on one point),
+A sheet has three tables, each with one row per index: STEPS (one optimizer step, on one point),
 EPOCHS (the summary of each epoch) and FIT (the model's prediction after the last epoch).
 """
 

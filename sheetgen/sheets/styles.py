@@ -31,8 +31,7 @@ def make_formats(workbook: Workbook) -> dict[str, Format]:
         ),
         "knob_name": workbook.add_format({"bold": True, "align": "center"}),
         "knob_note": workbook.add_format(
-            {"italic": True, "font_color": "#595959", "font_size": 9, "align": "center",
-             "text_wrap": True, "valign": "top"}
+            {"italic": True, "font_color": "#595959", "font_size": 9, "align": "center"}
         ),
         "link": workbook.add_format({"font_color": "#0563C1", "underline": 1}),
         "text": workbook.add_format({"text_wrap": True, "valign": "top"}),

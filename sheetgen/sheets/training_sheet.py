@@ -1,4 +1,4 @@
-"""A training sheet: knobs on top, one row per SGD step below, the epoch summary and charts beside.
+"""A training sheet: knobs on top, one row per step below, the epoch summary and charts beside.
 
 The rows are written by the same training code as the simulator (training.py): each cell gets
 its formula and, as cached result, the simulator's value.
@@ -37,8 +37,8 @@ FIRST_COLUMN_WIDTH = 17
 
 KNOB_MEANINGS = {
     "lr": "learning rate",
-    "h": "finite-difference step",
-    "beta": "decay of the average",
+    "h": "est de/dw step",
+    "beta": "average decay",
     "beta1": "decay of m",
     "beta2": "decay of v",
     "eps": "added to √v",
@@ -162,7 +162,6 @@ def _write_knobs(
         sheet.write(HYPERPARAMETER_ROW, column, name, formats["knob_name"])
         _write_knob(workbook, sheet, formats, spec, name, HYPERPARAMETER_ROW + 1, column)
         sheet.write(HYPERPARAMETER_ROW + 2, column, KNOB_MEANINGS[name], formats["knob_note"])
-    sheet.set_row(HYPERPARAMETER_ROW + 2, 24)
 
     # A grid: one column per weight, one row per starting value; the cell of weight a on
     # row init_m_ is the knob init_m_a.
