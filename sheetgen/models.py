@@ -2,8 +2,8 @@
 
 A model computes on `Term`s, so the same lines give the formulas of a sheet and the values of
 the simulator. `put(key, term)` stores a term as the cell `key` of the current step row and
-returns a reference to that cell; `predict` builds the whole prediction inline instead, which
-the finite-difference columns need.
+returns a reference to that cell. `predict` builds the whole prediction inline instead,
+because each finite-difference column needs the prediction with one weight nudged.
 """
 
 from __future__ import annotations

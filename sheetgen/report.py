@@ -1,4 +1,4 @@
-"""What `sheetgen simulate` prints: a per-epoch error table, or every value as JSON."""
+"""The output of `sheetgen simulate`: a per-epoch error table, or each step's values as JSON."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from .training import STEPS
 
 @dataclass(frozen=True)
 class WorkbookSummary:
-    """What a written workbook holds: its path, sheet count and step rows."""
+    """A written workbook's path, number of sheets and number of step rows."""
 
     path: Path
     sheets: int
