@@ -57,8 +57,8 @@ def simulate(
 ) -> Run:
     """Compute every value of the training run of `sheet` on `data`.
 
-    `batch` maps knob names (`lr`, `init_a`, ...) to 1-D arrays of equal length; each entry is
-    one configuration, and the knobs it does not name keep the sheet's values.
+    `batch` maps knob names (`lr`, `init_a`, ...) to 1-D arrays of equal length. Each entry
+    is one configuration. The knobs that `batch` does not name keep the sheet's values.
     """
     check_size(sheet, data)
     knobs = _batch_knobs(sheet, batch or {})

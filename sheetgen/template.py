@@ -359,8 +359,8 @@ def _number(value: Any, where: str, positive: bool = False) -> float:
         or beyond_float
         or not math.isfinite(value)
     ):
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        raise InputError(f"{where} must be a finite number, got {shown}.")
+        text = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise InputError(f"{where} must be a finite number, got {text}.")
     if positive and value <= 0:
         raise InputError(f"{where} must be > 0, got {value!r}.")
     return float(value)

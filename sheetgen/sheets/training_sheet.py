@@ -43,10 +43,8 @@ KNOB_MEANINGS = {
     "beta2": "decay of v",
     "eps": "added to √v",
 }
+# Headers that differ from their key; the other keys (x, z, err, lr, ...) are their own header.
 HEADERS = {
-    "z": "z",
-    "relu": "relu",
-    "err": "err",
     "sq_err": "err²",
     "sqrt_sse": "√SSE (lesson's rmse)",
     "rmse": "RMSE",
@@ -74,7 +72,7 @@ def header(table: str, key: str) -> str:
         match = pattern.fullmatch(key)
         if match:
             return text.format(match.group(1))
-    return key  # x, y, step, epoch, lr and the weights themselves
+    return key
 
 
 @dataclass(frozen=True)
